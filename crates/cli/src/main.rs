@@ -1,0 +1,44 @@
+//! The `portcullis` binary.
+
+mod bench;
+mod corpus_run;
+mod eval;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// portcullis: a self-hosted Zero Trust access service.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run conformance corpus files and report every failing case.
+    Test(test::TestArgs),
+    /// Decide one request against a setup and print the decision as JSON.
+    Eval(eval::EvalArgs),
+    /// Measure decision latency and throughput on a corpus file's setup and requests.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Test(args) => test::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Bench(args) => bench::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

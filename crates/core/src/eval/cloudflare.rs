@@ -1,0 +1,92 @@
+//! Cloudflare Access: per application, Bypass and Service Auth (non_identity)
+//! policies run first, then Allow and Block, each in precedence order; the first
+//! match wins and nothing matching is a deny. Without an identity, a request that
+//! no first-phase policy let through is sent to log in, never allowed.
+
+use std::borrow::Cow;
+
+use super::explain;
+use super::request::{Eval, RulesOutcome};
+use super::SourceVerdict;
+use crate::compile::CompiledApp;
+use crate::decision::{Decision, ExplainEntry, Obligations};
+use crate::ir::PolicyAction;
+
+pub(crate) fn decide<'a>(
+    ev: &Eval<'a, '_>,
+    app: &'a CompiledApp,
+    trace: &mut Option<Vec<ExplainEntry>>,
+) -> SourceVerdict<'a> {
+    let (first, second) = app.policies.split_at(app.first_phase);
+    if let Some(v) = first_match(ev, first, trace) {
+        return v;
+    }
+    if ev.req.identity.is_none() {
+        if let Some(t) = trace {
+            t.push(ExplainEntry {
+                policy_id: String::new(),
+                matched: false,
+                because: "no identity and no bypass or non_identity policy matched: login required"
+                    .into(),
+            });
+        }
+        return SourceVerdict {
+            decision: Decision::LoginRequired,
+            policy_id: None,
+            obligations: Cow::Owned(Obligations::default()),
+        };
+    }
+    if let Some(v) = first_match(ev, second, trace) {
+        return v;
+    }
+    if let Some(t) = trace {
+        t.push(ExplainEntry {
+            policy_id: String::new(),
+            matched: false,
+            because: format!("no policy of app {:?} matched: deny", &*app.id),
+        });
+    }
+    SourceVerdict {
+        decision: Decision::Deny,
+        policy_id: None,
+        obligations: Cow::Owned(Obligations::default()),
+    }
+}
+
+fn first_match<'a>(
+    ev: &Eval<'a, '_>,
+    policies: &[u32],
+    trace: &mut Option<Vec<ExplainEntry>>,
+) -> Option<SourceVerdict<'a>> {
+    for &idx in policies {
+        let policy = &ev.acct.policies[idx as usize];
+        let outcome = ev.rules(&policy.include, &policy.require, &policy.exclude);
+        if let Some(t) = trace {
+            t.push(ExplainEntry {
+                policy_id: policy.id.to_string(),
+                matched: outcome.matched(),
+                because: explain::rules_outcome(
+                    ev,
+                    outcome,
+                    &policy.include,
+                    &policy.require,
+                    &policy.exclude,
+                ),
+            });
+        }
+        if let RulesOutcome::Matched(_) = outcome {
+            let decision = match policy.action {
+                PolicyAction::Allow => Decision::Allow,
+                PolicyAction::Deny => Decision::Deny,
+                PolicyAction::Bypass => Decision::Bypass,
+                PolicyAction::NonIdentity => Decision::NonIdentity,
+            };
+            return Some(SourceVerdict {
+                decision,
+                policy_id: Some(&policy.id),
+                obligations: Cow::Borrowed(&policy.obligations),
+            });
+        }
+    }
+    None
+}

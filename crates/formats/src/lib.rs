@@ -1,0 +1,11 @@
+//! Wire formats of portcullis: Cloudflare Access, the ZTNA access-policy schema,
+//! PingOne Authorize policy trees and Google Access Context Manager access levels.
+//! Each is parsed from its own JSON, validated with field-level errors, and
+//! lowered into the one IR of `portcullis-core`.
+
+pub mod cloudflare;
+pub mod corpus;
+pub mod country;
+pub mod error;
+
+pub use error::{from_json, from_value, FieldError, ValidationErrors};
