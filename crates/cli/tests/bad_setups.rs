@@ -342,7 +342,7 @@ fn unknown_rule_type_names_its_place() {
     );
     let message = setup_error("unknown-rule", s);
     assert!(
-        message.starts_with("setup.policies[0].include[0]: unknown rule type \"emial\""),
+        message.starts_with("policies[0].include[0]: unknown rule type \"emial\""),
         "{message}"
     );
 }

@@ -163,7 +163,7 @@ fn valid_documents() -> Vec<Value> {
         json!({"id": "app1", "name": "Wiki", "type": "self_hosted", "domain": "wiki.example.com/docs",
                "self_hosted_domains": ["wiki.example.com/docs", "*.wiki.example.com"],
                "destinations": [{"type": "public", "uri": "w.example.com"}, {"type": "private", "cidr": "10.0.0.0/8"}],
-               "policies": ["p1", {"id": "p2", "precedence": 3},
+               "policies": ["p1", {"id": "p2", "precedence": 5},
                             {"name": "inline", "decision": "bypass", "include": [{"everyone": {}}]}],
                "session_duration": "24h", "tags": ["a"]}),
         json!({"id": "g1", "name": "Eng", "include": [{"okta": {"name": "eng", "identity_provider_id": "i"}}],
