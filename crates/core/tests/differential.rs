@@ -82,3 +82,44 @@ fn explain_does_not_change_the_decision() {
         )
         .unwrap();
 }
+
+/// Guards the generator: if it stopped producing some outcome (say, no policy
+/// ever matched), the differential test above would pass without testing much.
+#[test]
+fn generator_reaches_every_outcome() {
+    use portcullis_core::Decision;
+    use proptest::strategy::ValueTree;
+    use std::collections::BTreeMap;
+
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (gen::raw_account(), gen::raw_request());
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..3_000 {
+        let (raw, raw_request) = strategy.new_tree(&mut runner).unwrap().current();
+        let ir = gen::build_account(&raw);
+        let req = gen::build_request(&raw_request, ir.apps.len());
+        let want = reference::decide(&ir, &req);
+        let key = match (want.decision, &want.policy_id, &want.app_id) {
+            (Decision::Deny, None, None) => "deny: no application".to_string(),
+            (Decision::Deny, None, Some(_)) => "deny: nothing matched".to_string(),
+            (d, _, _) => d.as_str().to_string(),
+        };
+        *seen.entry(key).or_default() += 1;
+    }
+    eprintln!("outcomes of 3,000 random requests: {seen:?}");
+    for outcome in [
+        "allow",
+        "deny",
+        "bypass",
+        "non_identity",
+        "login_required",
+        "mfa_required",
+        "deny: no application",
+        "deny: nothing matched",
+    ] {
+        assert!(
+            seen.get(outcome).copied().unwrap_or(0) >= 20,
+            "{outcome} too rare: {seen:?}"
+        );
+    }
+}

@@ -120,7 +120,8 @@ fn expiry() -> DateTime<Utc> {
 
 /// A rule: kind, two value choices, a flag.
 pub type RawRule = (u8, u8, u8, bool);
-const RULE_KINDS: u8 = 27;
+/// Kinds past the last rule are `everyone`, so that policies match often enough.
+const RULE_KINDS: u8 = 33;
 
 fn raw_rule() -> impl Strategy<Value = RawRule> {
     (0..RULE_KINDS, any::<u8>(), any::<u8>(), any::<bool>())
@@ -193,7 +194,8 @@ fn rule(raw: RawRule, groups: usize, linked: bool) -> Condition {
             group: s(IDP_GROUPS, a),
             idp: None,
         },
-        _ => Predicate::Country(vec![s(RULE_COUNTRIES, a), s(RULE_COUNTRIES, b)]),
+        26 => Predicate::Country(vec![s(RULE_COUNTRIES, a), s(RULE_COUNTRIES, b)]),
+        _ => Predicate::Everyone,
     };
     Condition::Leaf(p)
 }
@@ -209,7 +211,7 @@ fn raw_rules() -> impl Strategy<Value = RawRules> {
     (
         vec(raw_rule(), 0..4),
         vec(raw_rule(), 0..3),
-        vec(raw_rule(), 0..3),
+        vec(raw_rule(), 0..2),
     )
         .prop_map(|(include, require, exclude)| RawRules {
             include,
@@ -388,7 +390,7 @@ pub fn build_account(raw: &RawAccount) -> AccountIr {
                     .patterns
                     .iter()
                     .enumerate()
-                    .filter(|(_, owner)| **owner as usize == i)
+                    .filter(|(_, owner)| **owner as usize % (raw.apps.len() + 1) == i)
                     .map(|(p, _)| PATTERNS[p].to_string())
                     .collect(),
                 policies: refs,
@@ -422,7 +424,7 @@ pub struct RawRequest {
 
 pub fn raw_request() -> impl Strategy<Value = RawRequest> {
     (
-        (0u8..8, any::<u8>(), any::<u8>()),
+        (0u8..10, any::<u8>(), any::<u8>()),
         proptest::option::weighted(
             0.75,
             (
@@ -475,11 +477,11 @@ pub fn build_request(raw: &RawRequest, apps: usize) -> RequestContext {
     let (mode, a, b) = raw.resource;
     let resource = match mode {
         0 => None,
-        1 => Some(Resource {
-            app_id: Some(if (a as usize % (apps + 1)) == apps {
+        1..=5 => Some(Resource {
+            app_id: Some(if a % 16 == 0 {
                 "app-missing".into()
             } else {
-                format!("app-{}", a as usize % (apps + 1))
+                format!("app-{}", a as usize % apps)
             }),
             ..Resource::default()
         }),
