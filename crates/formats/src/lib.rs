@@ -7,5 +7,7 @@ pub mod cloudflare;
 pub mod corpus;
 pub mod country;
 pub mod error;
+pub mod pingone;
+pub mod ztna;
 
 pub use error::{from_json, from_value, FieldError, ValidationErrors};
