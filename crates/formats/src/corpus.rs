@@ -9,6 +9,7 @@ use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef};
 use portcullis_core::service_token::hash_secret;
 use serde::{Deserialize, Serialize};
 
+use crate::acm::{validate_level_set, AccessLevel};
 use crate::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
 };
@@ -43,7 +44,7 @@ pub struct Setup {
     #[serde(default)]
     pub authorize_policies: Vec<PolicyNode>,
     #[serde(default)]
-    pub access_levels: Vec<serde_json::Value>,
+    pub access_levels: Vec<AccessLevel>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,17 +173,12 @@ impl Setup {
             .map(|p| (p.id.as_deref().unwrap_or_default(), p))
             .collect();
         check("setup.authorize_policies".into(), validate_policy_set(&ids));
-        for (field, items) in [("access_levels", &self.access_levels)] {
-            if !items.is_empty() {
-                check(
-                    format!("setup.{field}"),
-                    Err(ValidationErrors::single(
-                        "",
-                        "this format is not supported by this build",
-                    )),
-                );
-            }
+        for (i, level) in self.access_levels.iter().enumerate() {
+            check(format!("setup.access_levels[{i}]"), level.validate());
+            ir.access_levels.push(level.lower());
         }
+        let levels: Vec<&AccessLevel> = self.access_levels.iter().collect();
+        check("setup.access_levels".into(), validate_level_set(&levels));
         errors.into_result().map(|_| ir)
     }
 }

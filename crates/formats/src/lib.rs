@@ -3,6 +3,7 @@
 //! Each is parsed from its own JSON, validated with field-level errors, and
 //! lowered into the one IR of `portcullis-core`.
 
+pub mod acm;
 pub mod cloudflare;
 pub mod corpus;
 pub mod country;
