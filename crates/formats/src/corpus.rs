@@ -9,10 +9,13 @@ use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef};
 use portcullis_core::service_token::hash_secret;
 use serde::{Deserialize, Serialize};
 
+use crate::acm::{validate_level_set, AccessLevel};
 use crate::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
 };
 use crate::error::ValidationErrors;
+use crate::pingone::{validate_policy_set, PolicyNode};
+use crate::ztna::ZtnaPolicy;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,11 +40,11 @@ pub struct Setup {
     #[serde(default)]
     pub apps: Vec<AccessApplication>,
     #[serde(default)]
-    pub ztna_policies: Vec<serde_json::Value>,
+    pub ztna_policies: Vec<ZtnaPolicy>,
     #[serde(default)]
-    pub authorize_policies: Vec<serde_json::Value>,
+    pub authorize_policies: Vec<PolicyNode>,
     #[serde(default)]
-    pub access_levels: Vec<serde_json::Value>,
+    pub access_levels: Vec<AccessLevel>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,21 +156,29 @@ impl Setup {
                 policies,
             });
         }
-        for (field, items) in [
-            ("ztna_policies", &self.ztna_policies),
-            ("authorize_policies", &self.authorize_policies),
-            ("access_levels", &self.access_levels),
-        ] {
-            if !items.is_empty() {
-                check(
-                    format!("setup.{field}"),
-                    Err(ValidationErrors::single(
-                        "",
-                        "this format is not supported by this build",
-                    )),
-                );
-            }
+        for (i, policy) in self.ztna_policies.iter().enumerate() {
+            check(format!("setup.ztna_policies[{i}]"), policy.validate());
+            ir.ztna_policies.push(policy.lower());
         }
+        for (i, policy) in self.authorize_policies.iter().enumerate() {
+            let path = format!("setup.authorize_policies[{i}]");
+            check(path.clone(), policy.validate());
+            check(path, require_id(&policy.id));
+            let id = policy.id.as_deref().unwrap_or_default();
+            ir.authorize_policies.push(policy.lower(id));
+        }
+        let ids: Vec<(&str, &PolicyNode)> = self
+            .authorize_policies
+            .iter()
+            .map(|p| (p.id.as_deref().unwrap_or_default(), p))
+            .collect();
+        check("setup.authorize_policies".into(), validate_policy_set(&ids));
+        for (i, level) in self.access_levels.iter().enumerate() {
+            check(format!("setup.access_levels[{i}]"), level.validate());
+            ir.access_levels.push(level.lower());
+        }
+        let levels: Vec<&AccessLevel> = self.access_levels.iter().collect();
+        check("setup.access_levels".into(), validate_level_set(&levels));
         errors.into_result().map(|_| ir)
     }
 }

@@ -3,9 +3,12 @@
 //! Each is parsed from its own JSON, validated with field-level errors, and
 //! lowered into the one IR of `portcullis-core`.
 
+pub mod acm;
 pub mod cloudflare;
 pub mod corpus;
 pub mod country;
 pub mod error;
+pub mod pingone;
+pub mod ztna;
 
 pub use error::{from_json, from_value, FieldError, ValidationErrors};
