@@ -1,6 +1,8 @@
 //! Differential test: the compiled evaluator against a small reference evaluator
 //! written straight from DESIGN.md (see `differential/reference.rs`), on random
-//! Cloudflare-style accounts and requests.
+//! Cloudflare-style accounts and requests. Both decision paths are covered: by
+//! request (`CompiledAccount::evaluate`) and forward-auth's server-wide host
+//! lookup (`Snapshot::find_host` + `evaluate_for_app`).
 //!
 //! `PROPTEST_CASES` sets the number of accounts (default 10,000); each account is
 //! asked several requests. `PROPTEST_CASES=1000000 cargo test --release -p
@@ -12,8 +14,10 @@ mod gen;
 #[path = "differential/reference.rs"]
 mod reference;
 
+use std::sync::Arc;
+
 use portcullis_core::eval::EvalOptions;
-use portcullis_core::CompiledAccount;
+use portcullis_core::{CompiledAccount, Snapshot};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -42,6 +46,9 @@ proptest! {
         let ir = gen::build_account(&raw);
         let compiled = CompiledAccount::compile(&ir)
             .map_err(|e| TestCaseError::fail(format!("valid account refused: {e}")))?;
+        let (snapshot, conflicts) = Snapshot::new(vec![Arc::new(compiled)], 1);
+        prop_assert!(conflicts.is_empty());
+        let compiled = snapshot.account("acc").unwrap();
         for raw_request in &requests {
             let req = gen::build_request(raw_request, ir.apps.len());
             let want = reference::decide(&ir, &req);
@@ -51,6 +58,23 @@ proptest! {
                 (want.decision, &want.policy_id, &want.app_id, &want.obligations),
                 "request {:?}", req
             );
+            // Forward-auth finds the application server-wide by host, then decides
+            // for it: the same answer.
+            let resource = req.resource.as_ref();
+            if let Some(host) = resource.filter(|r| r.app_id.is_none()).and_then(|r| r.host.as_deref()) {
+                let path = resource.and_then(|r| r.path.as_deref()).unwrap_or("");
+                let found = snapshot.find_host(host, path);
+                prop_assert_eq!(found.map(|(_, app, _)| app.id()), want.app_id.as_deref());
+                if let Some((account, _, idx)) = found {
+                    let got = account
+                        .evaluate_for_app(&req, Some(idx), EvalOptions::default())
+                        .to_result();
+                    prop_assert_eq!(
+                        (got.decision, &got.policy_id, &got.obligations),
+                        (want.decision, &want.policy_id, &want.obligations)
+                    );
+                }
+            }
         }
     }
 }
