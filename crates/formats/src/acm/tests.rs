@@ -318,3 +318,17 @@ fn basic_levels_and_their_cel_translation_decide_the_same() {
         );
     }
 }
+
+#[test]
+fn negate_is_a_nand_over_the_non_empty_fields() {
+    use portcullis_core::ir::{Condition, Predicate};
+    let l = level(basic(serde_json::json!([
+        {"regions": ["US"], "members": [], "devicePolicy": {"requireScreenlock": false}, "negate": true}
+    ])));
+    assert_eq!(
+        l.lower().condition,
+        Condition::Not(Box::new(Condition::All(vec![Condition::Leaf(
+            Predicate::Country(vec!["US".into()])
+        )])))
+    );
+}
