@@ -332,3 +332,21 @@ fn negate_is_a_nand_over_the_non_empty_fields() {
         )])))
     );
 }
+
+#[test]
+fn cel_level_references_must_exist() {
+    let c = level(
+        serde_json::json!({"name": format!("{P}c"), "title": "C", "custom": {"expr": {"expression": "levels.ghost || levels.c2"}}}),
+    );
+    let c2 = level(
+        serde_json::json!({"name": format!("{P}c2"), "title": "C2", "custom": {"expr": {"expression": "levels.c"}}}),
+    );
+    let e = validate_level_set(&[&c, &c2]).unwrap_err();
+    assert_eq!(
+        e.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "[0].custom.expr.expression: access level \"accessPolicies/p1/accessLevels/ghost\" does not exist",
+            "[1].custom.expr.expression: access levels require each other in a cycle: accessPolicies/p1/accessLevels/c → accessPolicies/p1/accessLevels/c2 → accessPolicies/p1/accessLevels/c",
+        ]
+    );
+}
