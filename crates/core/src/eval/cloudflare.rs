@@ -2,6 +2,11 @@
 //! policies run first, then Allow and Block, each in precedence order; the first
 //! match wins and nothing matching is a deny. Without an identity, a request that
 //! no first-phase policy let through is sent to log in, never allowed.
+//!
+//! An allow policy with an active `mfa_config` asks for Access-native MFA: when
+//! the identity has not completed MFA (`mfa` in `identity.amr`) the decision is
+//! `mfa_required`, naming the policy and carrying the `mfa` obligation (which
+//! authenticators the user may use), instead of `allow`.
 
 use std::borrow::Cow;
 
@@ -76,6 +81,9 @@ fn first_match<'a>(
         }
         if let RulesOutcome::Matched(_) = outcome {
             let decision = match policy.action {
+                PolicyAction::Allow if policy.obligations.mfa.is_some() && !mfa_done(ev) => {
+                    Decision::MfaRequired
+                }
                 PolicyAction::Allow => Decision::Allow,
                 PolicyAction::Deny => Decision::Deny,
                 PolicyAction::Bypass => Decision::Bypass,
@@ -89,4 +97,12 @@ fn first_match<'a>(
         }
     }
     None
+}
+
+/// Whether the identity has completed multi-factor authentication (RFC 8176 `mfa`).
+fn mfa_done(ev: &Eval<'_, '_>) -> bool {
+    ev.req
+        .identity
+        .as_ref()
+        .is_some_and(|i| i.amr.iter().any(|a| a == "mfa"))
 }

@@ -181,6 +181,12 @@ impl CompiledAccount {
             .collect();
         let obligations = if verdict.decision.permits() {
             verdict.obligations
+        } else if verdict.decision == Decision::MfaRequired {
+            // The step-up tells the caller which authenticators the user may use.
+            Cow::Owned(Obligations {
+                mfa: verdict.obligations.mfa.clone(),
+                ..Obligations::default()
+            })
         } else {
             Cow::Owned(Obligations::default())
         };

@@ -1,0 +1,302 @@
+//! Turning one account's stored objects into the compiled form decisions read:
+//! parse each object with `portcullis-formats`, validate it, lower it to the IR
+//! and compile. The same steps as a corpus setup (`Setup::lower`), except that
+//! service tokens come with the hash of their secret, never the secret.
+
+use std::sync::Arc;
+
+use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef, Condition, Predicate};
+use portcullis_core::service_token::hash_secret;
+use portcullis_core::CompiledAccount;
+use portcullis_formats::cloudflare::{
+    AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
+};
+use portcullis_formats::{from_value, ValidationErrors};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::source::AccountObjects;
+
+/// An `external_evaluation` rule: where to ask and whose keys sign the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalRule {
+    pub evaluate_url: String,
+    pub keys_url: String,
+}
+
+/// A compiled account plus what the evaluator cannot do itself: the external
+/// evaluations each application's policies may consult.
+#[derive(Debug)]
+pub struct BuiltAccount {
+    pub compiled: Arc<CompiledAccount>,
+    /// App id → the external rules reachable from its policies (through groups).
+    pub externals: FxHashMap<Box<str>, Arc<[ExternalRule]>>,
+}
+
+/// Why an account could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BuildError {
+    #[error("{kind}[{index}]: {message}")]
+    Object {
+        kind: &'static str,
+        index: usize,
+        message: String,
+    },
+    #[error("compile: {0}")]
+    Compile(String),
+}
+
+fn object_error(kind: &'static str, index: usize, errors: ValidationErrors) -> BuildError {
+    BuildError::Object {
+        kind,
+        index,
+        message: errors.to_string(),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    index: usize,
+    value: &serde_json::Value,
+) -> Result<T, BuildError> {
+    from_value(value.clone()).map_err(|e| BuildError::Object {
+        kind,
+        index,
+        message: e.to_string(),
+    })
+}
+
+fn object_id(kind: &'static str, index: usize, id: &Option<String>) -> Result<String, BuildError> {
+    match id {
+        Some(id) if !id.is_empty() => Ok(id.clone()),
+        _ => Err(BuildError::Object {
+            kind,
+            index,
+            message: "id is missing".into(),
+        }),
+    }
+}
+
+/// Decodes a 64-hex SHA-256.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Lowers one account's objects into its IR.
+pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<AccountIr, BuildError> {
+    let mut ir = AccountIr {
+        account_id: account_id.to_string(),
+        ..AccountIr::default()
+    };
+    for (i, value) in objects.groups.iter().enumerate() {
+        let group: AccessGroup = parse("groups", i, value)?;
+        group.validate().map_err(|e| object_error("groups", i, e))?;
+        ir.groups
+            .push(group.lower(&object_id("groups", i, &group.id)?));
+    }
+    for (i, value) in objects.lists.iter().enumerate() {
+        let list: ZeroTrustList = parse("lists", i, value)?;
+        list.validate().map_err(|e| object_error("lists", i, e))?;
+        ir.lists.push(list.lower(&object_id("lists", i, &list.id)?));
+    }
+    for (i, value) in objects.service_tokens.iter().enumerate() {
+        let mut value = value.clone();
+        let stored_hash = value
+            .as_object_mut()
+            .and_then(|o| o.remove("client_secret_sha256"));
+        let token: ServiceToken = parse("service_tokens", i, &value)?;
+        token
+            .validate()
+            .map_err(|e| object_error("service_tokens", i, e))?;
+        let hash = match (
+            stored_hash.as_ref().and_then(|v| v.as_str()),
+            &token.client_secret,
+        ) {
+            (Some(hex), _) => parse_sha256(hex),
+            (None, Some(secret)) => Some(hash_secret(secret)),
+            (None, None) => None,
+        };
+        let Some(hash) = hash else {
+            return Err(BuildError::Object {
+                kind: "service_tokens",
+                index: i,
+                message: "client_secret_sha256 is missing or not 64 hex digits".into(),
+            });
+        };
+        ir.service_tokens
+            .push(token.lower(&object_id("service_tokens", i, &token.id)?, hash));
+    }
+    for (i, value) in objects.policies.iter().enumerate() {
+        let policy: AccessPolicy = parse("policies", i, value)?;
+        policy
+            .validate()
+            .map_err(|e| object_error("policies", i, e))?;
+        ir.policies
+            .push(policy.lower(&object_id("policies", i, &policy.id)?));
+    }
+    for (i, value) in objects.apps.iter().enumerate() {
+        let app: AccessApplication = parse("apps", i, value)?;
+        app.validate().map_err(|e| object_error("apps", i, e))?;
+        let app_id = object_id("apps", i, &app.id)?;
+        let mut policies = Vec::new();
+        let attached = app
+            .attached_policies()
+            .map_err(|e| object_error("apps", i, e))?;
+        for attached in attached {
+            let policy_id = match attached.kind {
+                AttachedKind::Reusable(id) => id.to_string(),
+                AttachedKind::Inline(policy) => {
+                    let id = policy
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| format!("{app_id}/policies[{}]", attached.index));
+                    ir.policies.push(policy.lower(&id));
+                    id
+                }
+            };
+            policies.push(AppPolicyRef {
+                policy_id,
+                precedence: attached.precedence,
+            });
+        }
+        ir.apps.push(AppIr {
+            id: app_id,
+            aud: app.aud.clone(),
+            destinations: app.host_patterns(),
+            policies,
+        });
+    }
+    Ok(ir)
+}
+
+/// Builds one account: lower, compile, index its external evaluations.
+pub fn build_account(
+    account_id: &str,
+    objects: &AccountObjects,
+) -> Result<BuiltAccount, BuildError> {
+    for (kind, value) in &objects.other {
+        if !matches!(value, serde_json::Value::Array(a) if a.is_empty()) {
+            tracing::warn!(account = account_id, kind = %kind, "objects of this kind are not used by the decision service yet");
+        }
+    }
+    let ir = lower_account(account_id, objects)?;
+    let compiled = CompiledAccount::compile(&ir).map_err(|e| BuildError::Compile(e.to_string()))?;
+    Ok(BuiltAccount {
+        compiled: Arc::new(compiled),
+        externals: external_rules(&ir),
+    })
+}
+
+fn collect_external(cond: &Condition, groups: &mut Vec<String>, out: &mut Vec<ExternalRule>) {
+    match cond {
+        Condition::All(items) | Condition::Any(items) => {
+            for c in items {
+                collect_external(c, groups, out);
+            }
+        }
+        Condition::Not(inner) => collect_external(inner, groups, out),
+        Condition::Leaf(Predicate::ExternalEvaluation {
+            evaluate_url,
+            keys_url,
+        }) => out.push(ExternalRule {
+            evaluate_url: evaluate_url.clone(),
+            keys_url: keys_url.clone(),
+        }),
+        Condition::Leaf(Predicate::Group(id)) => groups.push(id.clone()),
+        _ => {}
+    }
+}
+
+/// Per application, the external evaluations its policies (and the groups they
+/// name, transitively) may need.
+fn external_rules(ir: &AccountIr) -> FxHashMap<Box<str>, Arc<[ExternalRule]>> {
+    let policies: FxHashMap<&str, _> = ir.policies.iter().map(|p| (p.id.as_str(), p)).collect();
+    let groups: FxHashMap<&str, _> = ir.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+    let mut out = FxHashMap::default();
+    for app in &ir.apps {
+        let mut rules = Vec::new();
+        let mut pending = Vec::new();
+        for r in &app.policies {
+            if let Some(p) = policies.get(r.policy_id.as_str()) {
+                for c in p.include.iter().chain(&p.require).chain(&p.exclude) {
+                    collect_external(c, &mut pending, &mut rules);
+                }
+            }
+        }
+        let mut seen = FxHashSet::default();
+        while let Some(id) = pending.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if let Some(g) = groups.get(id.as_str()) {
+                for c in g.include.iter().chain(&g.require).chain(&g.exclude) {
+                    collect_external(c, &mut pending, &mut rules);
+                }
+            }
+        }
+        if !rules.is_empty() {
+            let mut unique = FxHashSet::default();
+            rules.retain(|r| unique.insert(r.clone()));
+            out.insert(Box::from(app.id.as_str()), Arc::from(rules));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn external_rules_are_found_through_groups() {
+        let objects = AccountObjects {
+            groups: vec![json!({"id": "g1", "name": "g", "include": [
+                {"external_evaluation": {"evaluate_url": "https://e/check", "keys_url": "https://e/keys"}}]})],
+            policies: vec![json!({"id": "p1", "name": "p", "decision": "allow",
+                "include": [{"group": {"id": "g1"}}]})],
+            apps: vec![
+                json!({"id": "a1", "name": "a", "domain": "a.example.com", "type": "self_hosted", "policies": ["p1"]}),
+            ],
+            ..AccountObjects::default()
+        };
+        let built = build_account("acc", &objects).unwrap();
+        let rules = built.externals.get("a1").unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].evaluate_url, "https://e/check");
+    }
+
+    #[test]
+    fn stored_service_tokens_use_their_secret_hash() {
+        let hash: String = hash_secret("s3cret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let objects = AccountObjects {
+            service_tokens: vec![
+                json!({"id": "t1", "name": "ci", "client_id": "cid.access", "client_secret_sha256": hash}),
+            ],
+            ..AccountObjects::default()
+        };
+        let ir = lower_account("acc", &objects).unwrap();
+        assert_eq!(ir.service_tokens[0].secret_sha256, hash_secret("s3cret"));
+    }
+
+    #[test]
+    fn a_bad_object_names_its_place() {
+        let objects = AccountObjects {
+            policies: vec![
+                json!({"id": "p1", "name": "p", "decision": "allow", "include": [{"nope": {}}]}),
+            ],
+            ..AccountObjects::default()
+        };
+        let err = build_account("acc", &objects).unwrap_err().to_string();
+        assert!(err.starts_with("policies[0]"), "{err}");
+    }
+}

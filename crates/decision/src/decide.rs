@@ -1,0 +1,241 @@
+//! The decision call: fill in what core cannot know (the time, external
+//! evaluation results), decide against the live snapshot, optionally sign a
+//! token, and record the decision (metrics, one log line, the access log).
+
+use std::time::Instant;
+
+use chrono::Duration;
+use portcullis_core::context::RequestContext;
+use portcullis_core::decision::ExplainEntry;
+use portcullis_core::duration::parse_go_duration;
+use portcullis_core::eval::EvalOptions;
+use portcullis_core::{Decision, DecisionResult};
+use serde::Serialize;
+
+use crate::access_log::AccessLogEntry;
+use crate::error::DecisionError;
+use crate::external::resolve_all;
+use crate::live::LiveSnapshot;
+use crate::state::DecisionState;
+use crate::tokens::{app_audience, issue};
+
+/// Options of one decide call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecideOptions {
+    pub explain: bool,
+    pub issue_token: bool,
+}
+
+/// A decision result plus the token, when one was asked for and issued.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecideResponse {
+    #[serde(flatten)]
+    pub result: DecisionResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// A decision made against one snapshot, before any token is signed.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub result: DecisionResult,
+    /// The audience tag of the application decided, when one was found.
+    pub aud: Option<String>,
+}
+
+/// Decides synchronously against a snapshot: no I/O, no lock. External results
+/// must already be in `req.external`.
+pub fn evaluate(
+    live: &LiveSnapshot,
+    account_id: &str,
+    req: &RequestContext,
+    explain: bool,
+) -> Evaluated {
+    let Some(account) = live.snapshot().account(account_id) else {
+        let mut result = DecisionResult::new(Decision::Deny);
+        if explain {
+            result.explain = Some(vec![ExplainEntry {
+                policy_id: String::new(),
+                matched: false,
+                because: format!("account {account_id:?} has no policies: deny"),
+            }]);
+        }
+        return Evaluated { result, aud: None };
+    };
+    let verdict = account.evaluate(req, EvalOptions { explain });
+    let aud = verdict.app.map(|app| {
+        app.aud()
+            .map_or_else(|| app_audience(account_id, app.id()), str::to_string)
+    });
+    Evaluated {
+        result: verdict.to_result(),
+        aud,
+    }
+}
+
+/// The external rules the request's application may consult, resolved into
+/// `req.external`.
+pub async fn resolve_external(
+    state: &DecisionState,
+    live: &LiveSnapshot,
+    account_id: &str,
+    req: &mut RequestContext,
+) {
+    let Some(account) = live.snapshot().account(account_id) else {
+        return;
+    };
+    let Some(app) = account.find_app(req).and_then(|i| account.app_at(i)) else {
+        return;
+    };
+    let rules = live.external_rules(account_id, app.id());
+    if !rules.is_empty() {
+        let failures = resolve_all(state.external.as_ref(), rules, req).await;
+        state.metrics.record_external_failures(failures);
+    }
+}
+
+/// How long a token issued for this result lives: the policy's session
+/// duration, Cloudflare's default 24h otherwise.
+pub fn session_length(result: &DecisionResult) -> Duration {
+    result
+        .obligations
+        .session_duration
+        .as_deref()
+        .and_then(|d| parse_go_duration(d).ok())
+        .and_then(|d| Duration::from_std(d).ok())
+        .unwrap_or_else(|| Duration::hours(24))
+}
+
+/// One decide call, as `POST /v1/accounts/{id}/decide` makes it.
+pub async fn decide(
+    state: &DecisionState,
+    account_id: &str,
+    mut req: RequestContext,
+    options: DecideOptions,
+) -> Result<DecideResponse, DecisionError> {
+    let started = Instant::now();
+    let now = state.clock.now();
+    req.time.get_or_insert(now);
+    let live = state.snapshots.load();
+    resolve_external(state, &live, account_id, &mut req).await;
+    let evaluated = evaluate(&live, account_id, &req, options.explain);
+    let token = match (&evaluated.aud, options.issue_token) {
+        (Some(aud), true)
+            if matches!(
+                evaluated.result.decision,
+                Decision::Allow | Decision::NonIdentity
+            ) =>
+        {
+            let country = req.network.as_ref().and_then(|n| n.country.as_deref());
+            let (token, _) = issue(
+                &state.keys,
+                &state.config.issuer,
+                aud,
+                req.identity.as_ref(),
+                country,
+                session_length(&evaluated.result),
+                now,
+            )
+            .map_err(|e| DecisionError::Internal(e.to_string()))?;
+            Some(token)
+        }
+        _ => None,
+    };
+    record(
+        state,
+        "decide",
+        account_id,
+        &req,
+        &evaluated.result,
+        started,
+        None,
+    );
+    Ok(DecideResponse {
+        result: evaluated.result,
+        token,
+    })
+}
+
+/// A short reason for the log line (never identity data).
+fn reason(result: &DecisionResult) -> &'static str {
+    match (result.decision, &result.policy_id, &result.app_id) {
+        (_, Some(_), _) => "policy matched",
+        (Decision::LoginRequired, None, _) => "no identity",
+        (Decision::Deny, None, None) => "no application",
+        (Decision::Deny, None, Some(_)) => "no policy matched",
+        _ => "sources combined",
+    }
+}
+
+pub(crate) fn new_ray_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Metrics, the structured log line and the access-log row of one decision.
+pub(crate) fn record(
+    state: &DecisionState,
+    action: &'static str,
+    account_id: &str,
+    req: &RequestContext,
+    result: &DecisionResult,
+    started: Instant,
+    app_domain: Option<&str>,
+) {
+    let latency = started.elapsed();
+    state.metrics.record_decision(result.decision, latency);
+    let ray_id = new_ray_id();
+    tracing::info!(
+        target: "portcullis::decision",
+        action,
+        account = account_id,
+        decision = result.decision.as_str(),
+        app = result.app_id.as_deref().unwrap_or(""),
+        policy = result.policy_id.as_deref().unwrap_or(""),
+        reason = reason(result),
+        latency_us = latency.as_micros() as u64,
+        ray_id = %ray_id,
+        "decision"
+    );
+    let network = req.network.as_ref();
+    state.access_log.record(AccessLogEntry {
+        action: action.to_string(),
+        allowed: result.decision.permits(),
+        app_domain: app_domain
+            .map(str::to_string)
+            .or_else(|| req.resource.as_ref().and_then(|r| r.host.clone())),
+        app_uid: result.app_id.clone(),
+        country: network.and_then(|n| n.country.clone()),
+        created_at: state.clock.now(),
+        ip_address: network.and_then(|n| n.ip).map(|ip| ip.to_string()),
+        ray_id,
+        user_email: req.identity.as_ref().and_then(|i| i.email.clone()),
+    });
+}
+
+/// A `decide:batch`: one snapshot for every request, results in request order.
+pub async fn decide_batch(
+    state: &DecisionState,
+    account_id: &str,
+    requests: Vec<(RequestContext, bool)>,
+    explain: bool,
+) -> Result<Vec<DecideResponse>, DecisionError> {
+    let mut out = Vec::with_capacity(requests.len());
+    for (req, issue_token) in requests {
+        out.push(
+            decide(
+                state,
+                account_id,
+                req,
+                DecideOptions {
+                    explain,
+                    issue_token,
+                },
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,133 @@
+//! `POST /v1/accounts/{id}/decide` and `POST /v1/accounts/{id}/decide:batch`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_core::context::RequestContext;
+use serde_json::Value;
+
+use crate::decide::{decide, decide_batch, DecideOptions};
+use crate::error::DecisionError;
+use crate::state::DecisionState;
+
+pub(super) async fn handle(
+    State(state): State<DecisionState>,
+    Path((account_id, action)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, DecisionError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(DecisionError::Unauthorized)?;
+    if !state.auth.allows(&account_id, token.trim()).await {
+        return Err(DecisionError::Unauthorized);
+    }
+    let explain = explain_requested(query.as_deref())?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| DecisionError::InvalidRequest(format!("body is not valid JSON: {e}")))?;
+    match action.as_str() {
+        "decide" => {
+            let (req, issue_token) = parse_request(body, "")?;
+            let response = decide(
+                &state,
+                &account_id,
+                req,
+                DecideOptions {
+                    explain,
+                    issue_token,
+                },
+            )
+            .await?;
+            Ok(Json(response).into_response())
+        }
+        "decide:batch" => {
+            let requests = parse_batch(body, state.config.max_batch)?;
+            let results = decide_batch(&state, &account_id, requests, explain).await?;
+            Ok(Json(serde_json::json!({ "results": results })).into_response())
+        }
+        _ => Err(DecisionError::NotFound),
+    }
+}
+
+fn explain_requested(query: Option<&str>) -> Result<bool, DecisionError> {
+    let mut explain = false;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=').unwrap_or((pair, "true")) {
+            ("explain", "true" | "1") => explain = true,
+            ("explain", "false" | "0") => explain = false,
+            ("explain", other) => {
+                return Err(DecisionError::InvalidRequest(format!(
+                    "explain: {other:?} is not true or false"
+                )))
+            }
+            (name, _) => {
+                return Err(DecisionError::InvalidRequest(format!(
+                    "unknown query parameter `{name}`"
+                )))
+            }
+        }
+    }
+    Ok(explain)
+}
+
+/// A request context plus the optional `issue_token`; unknown fields are a 400
+/// naming the field.
+fn parse_request(body: Value, at: &str) -> Result<(RequestContext, bool), DecisionError> {
+    let bad = |path: &str, message: String| {
+        let path = portcullis_formats::error::join_path(at, path);
+        DecisionError::InvalidRequest(if path.is_empty() {
+            message
+        } else {
+            format!("{path}: {message}")
+        })
+    };
+    let Value::Object(mut object) = body else {
+        return Err(bad("", "must be a JSON object".into()));
+    };
+    let issue_token = match object.remove("issue_token") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => return Err(bad("issue_token", "must be true or false".into())),
+    };
+    let req = portcullis_formats::from_value::<RequestContext>(Value::Object(object))
+        .map_err(|e| bad(&e.path, e.message))?;
+    Ok((req, issue_token))
+}
+
+fn parse_batch(body: Value, max: usize) -> Result<Vec<(RequestContext, bool)>, DecisionError> {
+    let Value::Object(mut object) = body else {
+        return Err(DecisionError::InvalidRequest(
+            "body must be a JSON object".into(),
+        ));
+    };
+    if let Some(key) = object.keys().find(|k| *k != "requests") {
+        return Err(DecisionError::InvalidRequest(format!(
+            "unknown field `{key}`, expected `requests`"
+        )));
+    }
+    let Some(Value::Array(items)) = object.remove("requests") else {
+        return Err(DecisionError::InvalidRequest(
+            "requests: must be an array".into(),
+        ));
+    };
+    if items.len() > max {
+        return Err(DecisionError::BatchTooLarge {
+            count: items.len(),
+            max,
+        });
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| parse_request(item, &format!("requests[{i}]")))
+        .collect()
+}

@@ -1,0 +1,168 @@
+//! `external_evaluation` against a small evaluator started on 127.0.0.1:0.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use portcullis_decision::external::{EvaluationAnswerClaims, EvaluationRequestClaims, TokenBody};
+use portcullis_decision::tokens::SigningKey;
+use portcullis_decision::{decide, AccountObjects, DecideOptions};
+use serde_json::json;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Honest,
+    WrongNonce,
+    Slow,
+}
+
+#[derive(Clone)]
+struct Evaluator {
+    mode: Mode,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn check(State(ev): State<Evaluator>, Json(body): Json<TokenBody>) -> Json<TokenBody> {
+    ev.hits.fetch_add(1, Ordering::SeqCst);
+    if ev.mode == Mode::Slow {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+    // A real evaluator verifies this against /cdn-cgi/access/certs; the test
+    // only reads it.
+    let parts: Vec<&str> = body.token.split('.').collect();
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .unwrap();
+    let request: EvaluationRequestClaims = serde_json::from_slice(&payload).unwrap();
+    let success = request
+        .email
+        .as_deref()
+        .is_some_and(|e| e.ends_with("@example.com"));
+    let nonce = if ev.mode == Mode::WrongNonce {
+        "replayed".to_string()
+    } else {
+        request.nonce
+    };
+    let key = shared_key(1);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(key.kid.clone());
+    let token = jsonwebtoken::encode(
+        &header,
+        &EvaluationAnswerClaims {
+            success,
+            nonce,
+            exp: None,
+        },
+        &EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    Json(TokenBody { token })
+}
+
+async fn keys() -> Json<serde_json::Value> {
+    let key = SigningKey::from_stored(shared_key(1)).unwrap();
+    Json(json!({"keys": [key.jwk]}))
+}
+
+async fn start(mode: Mode) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route("/check", post(check))
+        .route("/keys", get(keys))
+        .with_state(Evaluator {
+            mode,
+            hits: hits.clone(),
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), hits)
+}
+
+fn objects(base: &str) -> AccountObjects {
+    AccountObjects {
+        policies: vec![json!({"id": "p-ext", "name": "ext", "decision": "allow",
+            "include": [{"external_evaluation": {"evaluate_url": format!("{base}/check"), "keys_url": format!("{base}/keys")}}]})],
+        apps: vec![
+            json!({"id": "ext", "name": "ext", "type": "self_hosted", "domain": "ext.example.com", "policies": ["p-ext"]}),
+        ],
+        ..AccountObjects::default()
+    }
+}
+
+async fn decide_for(f: &Fixture, email: &str) -> String {
+    let req = serde_json::from_value(
+        json!({"resource": {"host": "ext.example.com"}, "identity": {"email": email}}),
+    )
+    .unwrap();
+    decide(&f.state, "acc1", req, DecideOptions::default())
+        .await
+        .unwrap()
+        .result
+        .decision
+        .as_str()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_signed_success_matches_and_a_signed_failure_does_not() {
+    let (base, _) = start(Mode::Honest).await;
+    let f = fixture_with(objects(&base), None).await;
+    assert_eq!(decide_for(&f, "alice@example.com").await, "allow");
+    assert_eq!(decide_for(&f, "eve@other.org").await, "deny");
+}
+
+#[tokio::test]
+async fn answers_are_cached_per_rule_and_identity() {
+    let (base, hits) = start(Mode::Honest).await;
+    let f = fixture_with(objects(&base), None).await;
+    assert_eq!(decide_for(&f, "alice@example.com").await, "allow");
+    assert_eq!(decide_for(&f, "alice@example.com").await, "allow");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    decide_for(&f, "bob@example.com").await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_wrong_nonce_is_no_match() {
+    let (base, _) = start(Mode::WrongNonce).await;
+    let f = fixture_with(objects(&base), None).await;
+    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+}
+
+#[tokio::test]
+async fn a_slow_evaluator_times_out_to_no_match() {
+    let (base, _) = start(Mode::Slow).await;
+    let f = fixture_with(objects(&base), None).await;
+    let started = std::time::Instant::now();
+    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+    assert!(started.elapsed() < std::time::Duration::from_millis(2900));
+}
+
+#[tokio::test]
+async fn an_unreachable_evaluator_is_no_match() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let f = fixture_with(objects(&base), None).await;
+    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+}
+
+#[tokio::test]
+async fn an_answer_signed_by_another_key_is_no_match() {
+    let (base, _) = start(Mode::Honest).await;
+    // keys_url points at our own certs-less JWKS: the evaluator's kid is unknown there.
+    let (other, _) = start(Mode::Honest).await;
+    let mut o = objects(&base);
+    o.policies[0]["include"][0]["external_evaluation"]["keys_url"] =
+        json!(format!("{other}/nowhere"));
+    let f = fixture_with(o, None).await;
+    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+}
