@@ -173,6 +173,24 @@ impl Setup {
             .map(|p| (p.id.as_deref().unwrap_or_default(), p))
             .collect();
         check("setup.authorize_policies".into(), validate_policy_set(&ids));
+        let level_names: BTreeSet<&str> = self
+            .access_levels
+            .iter()
+            .filter_map(|l| l.name.as_deref())
+            .collect();
+        for (i, policy) in self.authorize_policies.iter().enumerate() {
+            for (path, level) in policy.level_references() {
+                if !level_names.contains(level.as_str()) {
+                    check(
+                        format!("setup.authorize_policies[{i}]"),
+                        Err(ValidationErrors::single(
+                            path,
+                            format!("access level {level:?} does not exist"),
+                        )),
+                    );
+                }
+            }
+        }
         for (i, level) in self.access_levels.iter().enumerate() {
             check(format!("setup.access_levels[{i}]"), level.validate());
             ir.access_levels.push(level.lower());
@@ -267,6 +285,38 @@ pub fn json_subset(want: &serde_json::Value, have: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn setup_errors(setup: serde_json::Value) -> Vec<String> {
+        let setup: Setup = crate::from_value(setup).unwrap();
+        match setup.lower() {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn setup_errors_name_the_object_and_field() {
+        assert_eq!(
+            setup_errors(serde_json::json!({
+                "account_id": "a",
+                "ztna_policies": [{"name": "n", "decision": "allow", "subjects": [], "resources": []}],
+                "authorize_policies": [
+                    {"type": "POLICY", "name": "p", "combiningAlgorithm": {"algorithm": "DENY_OVERRIDES"},
+                     "condition": {"type": "REFERENCE", "reference": {"id": "accessPolicies/p/accessLevels/nope"}},
+                     "children": [{"type": "POLICY", "value": {"id": "missing"}}]}
+                ],
+                "access_levels": [{"name": "accessPolicies/p/accessLevels/a", "title": "A",
+                                   "basic": {"conditions": [{"ipSubnetworks": ["10.0.0.1/8"]}]}}]
+            })),
+            [
+                "setup.ztna_policies[0].id: is required",
+                "setup.authorize_policies[0].id: is required in a corpus setup",
+                "setup.authorize_policies[0].children[0].value.id: authorization policy \"missing\" does not exist",
+                "setup.authorize_policies[0].condition.reference.id: access level \"accessPolicies/p/accessLevels/nope\" does not exist",
+                "setup.access_levels[0].basic.conditions[0].ipSubnetworks[0]: \"10.0.0.1/8\" is not truncated: the host bits of the address must be zero (use \"10.0.0.0/8\")",
+            ]
+        );
+    }
 
     #[test]
     fn subset_is_recursive_for_objects_only() {

@@ -318,3 +318,35 @@ fn basic_levels_and_their_cel_translation_decide_the_same() {
         );
     }
 }
+
+#[test]
+fn negate_is_a_nand_over_the_non_empty_fields() {
+    use portcullis_core::ir::{Condition, Predicate};
+    let l = level(basic(serde_json::json!([
+        {"regions": ["US"], "members": [], "devicePolicy": {"requireScreenlock": false}, "negate": true}
+    ])));
+    assert_eq!(
+        l.lower().condition,
+        Condition::Not(Box::new(Condition::All(vec![Condition::Leaf(
+            Predicate::Country(vec!["US".into()])
+        )])))
+    );
+}
+
+#[test]
+fn cel_level_references_must_exist() {
+    let c = level(
+        serde_json::json!({"name": format!("{P}c"), "title": "C", "custom": {"expr": {"expression": "levels.ghost || levels.c2"}}}),
+    );
+    let c2 = level(
+        serde_json::json!({"name": format!("{P}c2"), "title": "C2", "custom": {"expr": {"expression": "levels.c"}}}),
+    );
+    let e = validate_level_set(&[&c, &c2]).unwrap_err();
+    assert_eq!(
+        e.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "[0].custom.expr.expression: access level \"accessPolicies/p1/accessLevels/ghost\" does not exist",
+            "[1].custom.expr.expression: access levels require each other in a cycle: accessPolicies/p1/accessLevels/c → accessPolicies/p1/accessLevels/c2 → accessPolicies/p1/accessLevels/c",
+        ]
+    );
+}

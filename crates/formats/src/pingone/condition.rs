@@ -206,6 +206,21 @@ impl AuthorizeCondition {
     }
 }
 
+impl AuthorizeCondition {
+    /// Every access level named by a REFERENCE condition, with the path of its id.
+    pub fn level_references(&self, path: &str, out: &mut Vec<(String, String)>) {
+        if let Some(id) = self.reference.as_ref().and_then(|r| r.id.as_ref()) {
+            out.push((format!("{path}.reference.id"), id.clone()));
+        }
+        for (i, c) in self.conditions.iter().flatten().enumerate() {
+            c.level_references(&format!("{path}.conditions[{i}]"), out);
+        }
+        if let Some(c) = &self.condition {
+            c.level_references(&format!("{path}.condition"), out);
+        }
+    }
+}
+
 impl WireOperand {
     fn validate(&self, path: &str, errors: &mut ValidationErrors) {
         match self.kind {

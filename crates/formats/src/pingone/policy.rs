@@ -174,6 +174,31 @@ impl PolicyNode {
         self.value.as_ref().and_then(|v| v.id.as_deref())
     }
 
+    /// Every access level the tree's REFERENCE conditions name, with the path
+    /// of the id (`children[0].condition.reference.id`), so a writer can check
+    /// them against the account's levels.
+    pub fn level_references(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        self.collect_level_references("", &mut out);
+        out
+    }
+
+    fn collect_level_references(&self, path: &str, out: &mut Vec<(String, String)>) {
+        if let Some(c) = &self.condition {
+            c.level_references(&at(path, "condition"), out);
+        }
+        if let Some(c) = self
+            .effect_settings
+            .as_ref()
+            .and_then(|e| e.condition.as_ref())
+        {
+            c.level_references(&at(path, "effectSettings.condition"), out);
+        }
+        for (i, child) in self.children.iter().flatten().enumerate() {
+            child.collect_level_references(&at(path, &format!("children[{i}]")), out);
+        }
+    }
+
     /// Validates a top-level policy: it must be a POLICY, not a reference.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();

@@ -272,3 +272,44 @@ fn parse_policy_round_trips() {
         "enabled: invalid type: string \"yes\", expected a boolean"
     );
 }
+
+#[test]
+fn remaining_condition_and_repetition_errors_are_named() {
+    let mut p = policy(serde_json::json!([]));
+    p["condition"] = serde_json::json!({"type": "AND", "conditions": [
+        {},
+        {"type": "COMPARISON", "left": {"type": "ATTRIBUTE", "value": 1}, "comparator": "EQUALS", "right": {"type": "CONSTANT", "value": 1}}
+    ]});
+    p["repetitionSettings"] = serde_json::json!({"source": {}, "decision": "PERMIT"});
+    assert_eq!(
+        errors(p),
+        [
+            "condition.conditions[0].type: is required (AND, OR, NOT, COMPARISON, EMPTY or REFERENCE)",
+            "condition.conditions[1].left.value: is not allowed in an ATTRIBUTE operand",
+            "condition.conditions[1].left.id: is required",
+            "repetitionSettings.source.id: is required",
+        ]
+    );
+}
+
+#[test]
+fn level_references_are_listed_with_paths() {
+    let mut p = policy(
+        serde_json::json!([{"type": "RULE", "effectSettings": {"type": "CONDITIONAL_PERMIT_ELSE_DENY",
+        "condition": {"type": "NOT", "condition": {"type": "REFERENCE", "reference": {"id": "accessPolicies/p/accessLevels/b"}}}}}]),
+    );
+    p["condition"] = serde_json::json!({"type": "REFERENCE", "reference": {"id": "accessPolicies/p/accessLevels/a"}});
+    assert_eq!(
+        node(p).level_references(),
+        [
+            (
+                "condition.reference.id".to_string(),
+                "accessPolicies/p/accessLevels/a".to_string()
+            ),
+            (
+                "children[0].effectSettings.condition.condition.reference.id".to_string(),
+                "accessPolicies/p/accessLevels/b".to_string()
+            ),
+        ]
+    );
+}

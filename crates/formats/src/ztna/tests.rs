@@ -253,3 +253,61 @@ fn round_trips_exactly_what_was_written() {
     let p: ZtnaPolicy = crate::from_value(body.clone()).unwrap();
     assert_eq!(serde_json::to_value(&p).unwrap(), body);
 }
+
+#[test]
+fn subjects_and_resources_lower_to_the_documented_predicates() {
+    let p: ZtnaPolicy = crate::from_value(serde_json::json!({
+        "id": ID, "name": "n", "decision": "isolate",
+        "subjects": [
+            {"type": "user", "id": "u@example.com", "identity_provider": "okta"},
+            {"type": "service_account", "id": "ci.access"}
+        ],
+        "resources": [
+            {"type": "host", "fqdn": "db.example.com", "ports": [5432]},
+            {"type": "network"}
+        ],
+        "conditions": {"mfa": true, "geo": ["US"], "device_posture": [], "time_window": "* 00:00-24:00"}
+    }))
+    .unwrap();
+    let ir = p.lower();
+    assert_eq!(ir.effect, ZtnaEffect::Isolate);
+    assert_eq!(
+        ir.subject,
+        Condition::Any(vec![
+            Condition::All(vec![
+                Condition::Any(vec![
+                    Condition::Leaf(Predicate::EmailIn(vec!["u@example.com".into()])),
+                    Condition::Leaf(Predicate::UserId("u@example.com".into())),
+                ]),
+                Condition::Leaf(Predicate::IdpIs("okta".into())),
+            ]),
+            Condition::Leaf(Predicate::ServiceAccount("ci.access".into())),
+        ])
+    );
+    let Condition::Any(resources) = &ir.resource else {
+        panic!("{:?}", ir.resource)
+    };
+    assert_eq!(
+        resources[0],
+        Condition::All(vec![
+            Condition::Leaf(Predicate::ResourceHost("db.example.com".into())),
+            Condition::Leaf(Predicate::ResourcePort(vec![5432])),
+        ])
+    );
+    assert!(matches!(resources[1], Condition::Compare { .. }));
+    // An empty device_posture list asks for nothing.
+    assert_eq!(
+        ir.conditions,
+        vec![
+            Condition::Leaf(Predicate::AuthMethod("mfa".into())),
+            Condition::Leaf(Predicate::Country(vec!["US".into()])),
+            Condition::TimeWindow("* 00:00-24:00".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_disabled_policy_lowers_as_disabled() {
+    let p: ZtnaPolicy = crate::from_value(with("enabled", false.into())).unwrap();
+    assert!(!p.lower().enabled);
+}
