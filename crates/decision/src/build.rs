@@ -23,13 +23,15 @@ pub struct ExternalRule {
     pub keys_url: String,
 }
 
+/// App id → the external rules reachable from its policies (through groups).
+pub type AppExternals = FxHashMap<Box<str>, Arc<[ExternalRule]>>;
+
 /// A compiled account plus what the evaluator cannot do itself: the external
 /// evaluations each application's policies may consult.
 #[derive(Debug)]
 pub struct BuiltAccount {
     pub compiled: Arc<CompiledAccount>,
-    /// App id → the external rules reachable from its policies (through groups).
-    pub externals: FxHashMap<Box<str>, Arc<[ExternalRule]>>,
+    pub externals: AppExternals,
 }
 
 /// Why an account could not be built.
@@ -215,7 +217,7 @@ fn collect_external(cond: &Condition, groups: &mut Vec<String>, out: &mut Vec<Ex
 
 /// Per application, the external evaluations its policies (and the groups they
 /// name, transitively) may need.
-fn external_rules(ir: &AccountIr) -> FxHashMap<Box<str>, Arc<[ExternalRule]>> {
+fn external_rules(ir: &AccountIr) -> AppExternals {
     let policies: FxHashMap<&str, _> = ir.policies.iter().map(|p| (p.id.as_str(), p)).collect();
     let groups: FxHashMap<&str, _> = ir.groups.iter().map(|g| (g.id.as_str(), g)).collect();
     let mut out = FxHashMap::default();

@@ -108,6 +108,8 @@ struct Jwks {
 }
 
 type CacheKey = (String, String, String);
+/// A cached value and when it stops being fresh.
+type Fresh<T> = (T, Instant);
 
 /// The HTTP client for external evaluations, with its answer and JWKS caches.
 pub struct ExternalEvaluator {
@@ -119,8 +121,8 @@ pub struct ExternalEvaluator {
     failure_ttl: Duration,
     jwks_ttl: Duration,
     // Short critical sections only, and only for apps with external rules.
-    answers: Mutex<HashMap<CacheKey, (Result<bool, ExternalError>, Instant)>>,
-    jwks: Mutex<HashMap<String, (Arc<Vec<Jwk>>, Instant)>>,
+    answers: Mutex<HashMap<CacheKey, Fresh<Result<bool, ExternalError>>>>,
+    jwks: Mutex<HashMap<String, Fresh<Arc<Vec<Jwk>>>>>,
 }
 
 impl ExternalEvaluator {

@@ -221,11 +221,21 @@ pub async fn forward_auth(
     if let Some(token) = presented {
         match verify(&state.keys, token, &state.config.issuer, &aud, now) {
             Ok(claims) => {
-                let mut identity = claims.identity.unwrap_or_else(Identity::default);
-                if identity.email.is_none() {
-                    identity.email = claims.email;
-                }
-                req.identity = Some(identity);
+                // A token issued to a service token (non_identity) names nobody:
+                // it must not turn into an identity that `everyone` would match.
+                req.identity = match (claims.identity, claims.email) {
+                    (Some(mut identity), email) => {
+                        if identity.email.is_none() {
+                            identity.email = email;
+                        }
+                        Some(identity)
+                    }
+                    (None, Some(email)) => Some(Identity {
+                        email: Some(email),
+                        ..Identity::default()
+                    }),
+                    (None, None) => None,
+                };
             }
             Err(e) => {
                 state.metrics.record_rejected_token();
@@ -308,4 +318,64 @@ pub async fn forward_auth(
 
 fn log_rejected(error: &TokenError, app: &str) {
     tracing::info!(target: "portcullis::decision", app, reason = %error, "application token refused");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_untrusted_hop() {
+        let config = ForwardAuthConfig::default();
+        let peer = Some("127.0.0.1".parse().unwrap());
+        // The client may prepend anything; only what trusted proxies appended counts.
+        let ip = client_ip(&config, &headers("6.6.6.6, 198.51.100.7, 127.0.0.2"), peer);
+        assert_eq!(ip, Some("198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        let config = ForwardAuthConfig::default();
+        let peer = Some("203.0.113.1".parse().unwrap());
+        let ip = client_ip(&config, &headers("10.0.0.1"), peer);
+        assert_eq!(ip, peer);
+    }
+
+    #[test]
+    fn garbage_in_x_forwarded_for_falls_back_to_the_peer() {
+        let config = ForwardAuthConfig::default();
+        let peer = Some("::1".parse().unwrap());
+        assert_eq!(client_ip(&config, &headers("unknown, , x"), peer), peer);
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "cookie",
+            "a=1; CF_Authorization=\"tok\"; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie(&h, TOKEN_COOKIE), Some("tok"));
+        assert_eq!(cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn the_login_url_carries_the_original_url() {
+        let config = ForwardAuthConfig {
+            login_url: "https://login.example.com/start?x=1".into(),
+            ..ForwardAuthConfig::default()
+        };
+        assert_eq!(
+            login(&config, "https", "app.example.com", "/a b"),
+            ForwardOutcome::Login {
+                url: "https://login.example.com/start?x=1&redirect_url=https%3A%2F%2Fapp.example.com%2Fa%20b".into()
+            }
+        );
+    }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use portcullis_core::Snapshot;
 use rustc_hash::FxHashMap;
 
-use crate::build::{BuiltAccount, ExternalRule};
+use crate::build::{AppExternals, BuiltAccount, ExternalRule};
 
 /// One immutable generation of policy: the core snapshot plus the external
 /// evaluations each application needs resolved before it is decided.
@@ -19,7 +19,7 @@ use crate::build::{BuiltAccount, ExternalRule};
 pub struct LiveSnapshot {
     snapshot: Snapshot,
     /// Account id → app id → external rules.
-    externals: FxHashMap<Box<str>, Arc<FxHashMap<Box<str>, Arc<[ExternalRule]>>>>,
+    externals: FxHashMap<Box<str>, Arc<AppExternals>>,
     built_at: DateTime<Utc>,
 }
 

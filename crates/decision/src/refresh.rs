@@ -4,6 +4,7 @@
 //! source leaves the last snapshot serving and sets the degraded flag.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +29,11 @@ pub struct Refresher {
     source: Arc<dyn SnapshotSource>,
     handle: Arc<SnapshotHandle>,
     clock: Arc<dyn Clock>,
-    /// One refresh at a time, so two swaps never race.
-    running: Mutex<()>,
+    /// One refresh at a time, so two swaps never race. Holds the accounts whose
+    /// objects did not build: they are retried on every refresh.
+    running: Mutex<BTreeSet<String>>,
+    /// Whether a full load has succeeded; until then every pass is a full load.
+    loaded: AtomicBool,
     signal: Arc<Notify>,
 }
 
@@ -43,7 +47,8 @@ impl Refresher {
             source,
             handle,
             clock,
-            running: Mutex::new(()),
+            running: Mutex::new(BTreeSet::new()),
+            loaded: AtomicBool::new(false),
             signal: Arc::new(Notify::new()),
         }
     }
@@ -55,9 +60,13 @@ impl Refresher {
 
     /// Builds every account from scratch.
     pub async fn load_all(&self) -> Result<RefreshReport, SourceError> {
-        let _guard = self.running.lock().await;
+        let mut stale = self.running.lock().await;
         let result = self.load_all_inner().await;
-        self.settle(result)
+        if let Ok(report) = &result {
+            *stale = report.failed.iter().cloned().collect();
+            self.loaded.store(true, Ordering::Relaxed);
+        }
+        self.settle(result, stale.is_empty())
     }
 
     async fn load_all_inner(&self) -> Result<RefreshReport, SourceError> {
@@ -97,17 +106,24 @@ impl Refresher {
 
     /// Applies the changes past the current snapshot's sequence.
     pub async fn refresh(&self) -> Result<RefreshReport, SourceError> {
-        let _guard = self.running.lock().await;
-        let result = self.refresh_inner().await;
-        self.settle(result)
+        let mut stale = self.running.lock().await;
+        let result = self.refresh_inner(&stale).await;
+        if let Ok(report) = &result {
+            for account in &report.rebuilt {
+                stale.remove(account);
+            }
+            stale.extend(report.failed.iter().cloned());
+        }
+        self.settle(result, stale.is_empty())
     }
 
     fn settle(
         &self,
         result: Result<RefreshReport, SourceError>,
+        all_built: bool,
     ) -> Result<RefreshReport, SourceError> {
         match &result {
-            Ok(report) => self.handle.set_degraded(!report.failed.is_empty()),
+            Ok(_) => self.handle.set_degraded(!all_built),
             Err(e) => {
                 tracing::error!(error = %e, "snapshot refresh failed; serving the last snapshot");
                 self.handle.record_source_error();
@@ -116,19 +132,27 @@ impl Refresher {
         result
     }
 
-    async fn refresh_inner(&self) -> Result<RefreshReport, SourceError> {
+    async fn refresh_inner(&self, stale: &BTreeSet<String>) -> Result<RefreshReport, SourceError> {
         let current = self.handle.load();
         let from = current.sequence();
         let latest = self.source.current_sequence().await?;
-        if latest <= from {
+        if latest <= from && stale.is_empty() {
             return Ok(RefreshReport {
                 sequence: from,
                 ..RefreshReport::default()
             });
         }
-        let changes = self.source.changes_since(from).await?;
-        let sequence = changes.iter().map(|c| c.sequence).fold(latest, u64::max);
-        let touched: BTreeSet<String> = changes.into_iter().map(|c| c.account_id).collect();
+        let changes = if latest > from {
+            self.source.changes_since(from).await?
+        } else {
+            Vec::new()
+        };
+        let sequence = changes
+            .iter()
+            .map(|c| c.sequence)
+            .fold(latest.max(from), u64::max);
+        let mut touched: BTreeSet<String> = changes.into_iter().map(|c| c.account_id).collect();
+        touched.extend(stale.iter().cloned());
         let mut report = RefreshReport {
             sequence,
             ..RefreshReport::default()
@@ -171,7 +195,11 @@ impl Refresher {
                 _ = self.signal.notified() => {}
                 _ = tokio::time::sleep(backstop) => {}
             }
-            let _ = self.refresh().await;
+            if self.loaded.load(Ordering::Relaxed) {
+                let _ = self.refresh().await;
+            } else {
+                let _ = self.load_all().await;
+            }
         }
     }
 }

@@ -384,8 +384,25 @@ async fn a_service_token_is_non_identity_with_a_fresh_assertion() {
     )
     .await;
     assert_eq!(status, 200);
-    assert!(headers.contains_key("cf-access-jwt-assertion"));
     assert!(!headers.contains_key("cf-access-authenticated-user-email"));
+    // The assertion names nobody: replayed without the service token it is not
+    // an identity, so the allow policy (email domain) cannot match.
+    let assertion = headers["cf-access-jwt-assertion"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = send(
+        &f.state,
+        forward(
+            PROXY,
+            &[
+                ("x-forwarded-host", "api.example.com"),
+                ("cf-access-jwt-assertion", &assertion),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, 401);
     let (status, _, _) = send(
         &f.state,
         forward(

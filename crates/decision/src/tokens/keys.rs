@@ -233,7 +233,7 @@ impl KeyRing {
                 Err(e) => tracing::error!(error = %e, "signing key skipped"),
             }
         }
-        keys.sort_by(|a, b| b.stored.created_at.cmp(&a.stored.created_at));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.stored.created_at));
         let active = keys.iter().find(|k| k.stored.retired_at.is_none()).cloned();
         self.current.store(Arc::new(KeySet {
             active,
@@ -276,6 +276,19 @@ impl KeyRing {
             self.store.retire(&kid, now).await?;
         }
         self.reload().await
+    }
+}
+
+impl KeyRing {
+    /// Reloads the keys every `every`, so a rotation on another node is picked
+    /// up here. Runs until the task is dropped.
+    pub async fn run_reload(self: Arc<Self>, every: std::time::Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.reload().await {
+                tracing::error!(error = %e, "signing keys not reloaded; keeping the current ones");
+            }
+        }
     }
 }
 
