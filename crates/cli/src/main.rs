@@ -3,6 +3,7 @@
 mod bench;
 mod corpus_run;
 mod eval;
+mod serve;
 mod test;
 
 use std::process::ExitCode;
@@ -25,6 +26,17 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Measure decision latency and throughput on a corpus file's setup and requests.
     Bench(bench::BenchArgs),
+    /// Run the HTTP service (admin API, health checks, OpenAPI).
+    Serve(serve::ServeArgs),
+    /// Manage admin API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an admin API token (stored hashed, printed once).
+    Create(serve::TokenCreateArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +45,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Token(TokenCommand::Create(args)) => serve::token_create(&args),
     };
     match result {
         Ok(code) => code,

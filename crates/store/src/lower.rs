@@ -79,7 +79,11 @@ pub fn account_ir(objects: &AccountObjects) -> Result<AccountIr, ValidationError
                 errors.push(format!("service token {id:?}"), "has no secret hash");
             }
         }
-        match parse::<ServiceToken>(&format!("service token {id:?}"), doc, &["created_at", "updated_at"]) {
+        match parse::<ServiceToken>(
+            &format!("service token {id:?}"),
+            doc,
+            &["created_at", "updated_at"],
+        ) {
             Ok(t) => ir.service_tokens.push(t.lower(&id, hash)),
             Err(e) => errors.0.extend(e.0),
         }
@@ -112,10 +116,9 @@ pub fn account_ir(objects: &AccountObjects) -> Result<AccountIr, ValidationError
             let policy_id = match a.kind {
                 AttachedKind::Reusable(pid) => pid.to_string(),
                 AttachedKind::Inline(p) => {
-                    let pid = p
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| format!("{id}/policies[{}]", a.index));
+                    let pid =
+                        p.id.clone()
+                            .unwrap_or_else(|| format!("{id}/policies[{}]", a.index));
                     ir.policies.push(p.lower(&pid));
                     pid
                 }

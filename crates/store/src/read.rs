@@ -6,7 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::model::{AccountObjects, AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page, StoredObject};
+use crate::model::{
+    AccountObjects, AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page, StoredObject,
+};
 use crate::store::Store;
 use crate::write::int;
 
@@ -69,13 +71,12 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Page<StoredObject>, StoreError> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM objects WHERE account_id = $1 AND kind = $2",
-        )
-        .bind(account)
-        .bind(kind.as_str())
-        .fetch_one(&self.pool)
-        .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM objects WHERE account_id = $1 AND kind = $2")
+                .bind(account)
+                .bind(kind.as_str())
+                .fetch_one(&self.pool)
+                .await?;
         let rows: Vec<AnyRow> = sqlx::query(&format!(
             "SELECT {OBJECT_COLUMNS} FROM objects WHERE account_id = $1 AND kind = $2 ORDER BY created_seq, id LIMIT $3 OFFSET $4"
         ))
@@ -232,7 +233,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let doc = |s: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
-            s.map(|s| serde_json::from_str(&s)).transpose().map_err(Into::into)
+            s.map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(Into::into)
         };
         let items = rows
             .iter()

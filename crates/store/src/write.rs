@@ -161,7 +161,11 @@ impl Write {
     }
 
     /// Deletes an object and the references it makes; `None` when it did not exist.
-    pub async fn delete(&mut self, kind: Kind, id: &str) -> Result<Option<StoredObject>, StoreError> {
+    pub async fn delete(
+        &mut self,
+        kind: Kind,
+        id: &str,
+    ) -> Result<Option<StoredObject>, StoreError> {
         let Some(before) = self.get(kind, id).await? else {
             return Ok(None);
         };
@@ -183,12 +187,14 @@ impl Write {
         id: &str,
         references: &[ObjectRef],
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM object_refs WHERE account_id = $1 AND from_kind = $2 AND from_id = $3")
-            .bind(&self.account)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM object_refs WHERE account_id = $1 AND from_kind = $2 AND from_id = $3",
+        )
+        .bind(&self.account)
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
         let mut seen = std::collections::HashSet::new();
         for r in references {
             if !seen.insert(r) {
