@@ -370,3 +370,69 @@ fn policy_without_decision_is_refused() {
         "setup.policies[0].decision: is required (allow, deny, non_identity or bypass)"
     );
 }
+
+fn formats_setup(key: &str, objects: Value) -> Value {
+    let mut s = json!({"account_id": "acc"});
+    s[key] = objects;
+    s
+}
+
+#[test]
+fn ztna_time_window_that_does_not_parse_is_refused() {
+    let s = formats_setup(
+        "ztna_policies",
+        json!([{
+            "id": "00000000-0000-4000-8000-000000000001", "name": "n", "decision": "allow",
+            "subjects": [{"type": "group", "id": "eng"}],
+            "resources": [{"type": "application", "id": "wiki"}],
+            "conditions": {"time_window": "Mon-Fri 9-17"}
+        }]),
+    );
+    assert_eq!(
+        setup_error("ztna-window", s),
+        "setup.ztna_policies[0].conditions.time_window: \"9\" is not a time of day HH:MM"
+    );
+}
+
+#[test]
+fn pingone_reference_cycle_is_refused() {
+    let tree = |id: &str, target: &str| {
+        json!({"id": id, "type": "POLICY", "name": id,
+               "combiningAlgorithm": {"algorithm": "FIRST_APPLICABLE"},
+               "children": [{"type": "POLICY", "value": {"id": target}}]})
+    };
+    let s = formats_setup(
+        "authorize_policies",
+        json!([tree("a", "b"), tree("b", "a")]),
+    );
+    assert_eq!(
+        setup_error("pingone-cycle", s),
+        "setup.authorize_policies[1].children[0].value.id: references form a cycle: a → b → a"
+    );
+}
+
+#[test]
+fn acm_custom_level_with_a_type_error_is_refused() {
+    let s = formats_setup(
+        "access_levels",
+        json!([{"name": "accessPolicies/p/accessLevels/c", "title": "C",
+                "custom": {"expr": {"expression": "origin.region_code"}}}]),
+    );
+    assert_eq!(
+        setup_error("acm-cel", s),
+        "setup.access_levels[0].custom.expr.expression: CEL expression does not type-check: the expression is string, an access level needs bool"
+    );
+}
+
+#[test]
+fn acm_required_level_cycle_is_refused() {
+    let level = |name: &str, needs: &str| {
+        json!({"name": format!("accessPolicies/p/accessLevels/{name}"), "title": name,
+               "basic": {"conditions": [{"requiredAccessLevels": [format!("accessPolicies/p/accessLevels/{needs}")]}]}})
+    };
+    let s = formats_setup("access_levels", json!([level("a", "b"), level("b", "a")]));
+    assert_eq!(
+        setup_error("acm-cycle", s),
+        "setup.access_levels[1].basic.conditions[0].requiredAccessLevels[0]: access levels require each other in a cycle: accessPolicies/p/accessLevels/a → accessPolicies/p/accessLevels/b → accessPolicies/p/accessLevels/a"
+    );
+}
