@@ -106,3 +106,87 @@ fn mfa_done(ev: &Eval<'_, '_>) -> bool {
         .as_ref()
         .is_some_and(|i| i.amr.iter().any(|a| a == "mfa"))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::CompiledAccount;
+    use crate::context::{Identity, RequestContext, Resource};
+    use crate::decision::{Decision, MfaObligation, Obligations};
+    use crate::eval::EvalOptions;
+    use crate::ir::{
+        AccessPolicyIr, AccountIr, AppIr, AppPolicyRef, Condition, PolicyAction, Predicate,
+    };
+
+    fn account_with_mfa_policy() -> CompiledAccount {
+        let ir = AccountIr {
+            account_id: "acc".into(),
+            policies: vec![AccessPolicyIr {
+                id: "p-mfa".into(),
+                action: PolicyAction::Allow,
+                include: vec![Condition::Leaf(Predicate::Everyone)],
+                require: Vec::new(),
+                exclude: Vec::new(),
+                obligations: Obligations {
+                    session_duration: Some("8h".into()),
+                    mfa: Some(MfaObligation {
+                        allowed_authenticators: vec!["totp".into()],
+                        session_duration: None,
+                    }),
+                    ..Obligations::default()
+                },
+            }],
+            apps: vec![AppIr {
+                id: "app".into(),
+                aud: None,
+                destinations: Vec::new(),
+                policies: vec![AppPolicyRef {
+                    policy_id: "p-mfa".into(),
+                    precedence: 1,
+                }],
+            }],
+            ..AccountIr::default()
+        };
+        CompiledAccount::compile(&ir).unwrap()
+    }
+
+    fn request(amr: &[&str]) -> RequestContext {
+        RequestContext {
+            resource: Some(Resource {
+                app_id: Some("app".into()),
+                ..Resource::default()
+            }),
+            identity: Some(Identity {
+                email: Some("a@example.com".into()),
+                amr: amr.iter().map(|a| a.to_string()).collect(),
+                ..Identity::default()
+            }),
+            ..RequestContext::default()
+        }
+    }
+
+    #[test]
+    fn mfa_config_without_mfa_is_mfa_required_with_only_the_mfa_obligation() {
+        let account = account_with_mfa_policy();
+        let result = account
+            .evaluate(&request(&["pwd"]), EvalOptions::default())
+            .to_result();
+        assert_eq!(result.decision, Decision::MfaRequired);
+        assert_eq!(result.policy_id.as_deref(), Some("p-mfa"));
+        assert_eq!(
+            result.obligations.mfa.map(|m| m.allowed_authenticators),
+            Some(vec!["totp".to_string()])
+        );
+        assert_eq!(result.obligations.session_duration, None);
+    }
+
+    #[test]
+    fn mfa_config_with_mfa_done_is_allow_with_every_obligation() {
+        let account = account_with_mfa_policy();
+        let result = account
+            .evaluate(&request(&["pwd", "mfa"]), EvalOptions::default())
+            .to_result();
+        assert_eq!(result.decision, Decision::Allow);
+        assert!(result.obligations.mfa.is_some());
+        assert_eq!(result.obligations.session_duration.as_deref(), Some("8h"));
+    }
+}
