@@ -160,7 +160,13 @@ pub async fn forward_auth(
 ) -> ForwardOutcome {
     let started = Instant::now();
     let config = &state.config.forward;
-    let Some(host) = header(headers, "x-forwarded-host").or_else(|| header(headers, "host")) else {
+    // A chain of proxies may append hosts; the first is what the client asked for.
+    let Some(host) = header(headers, "x-forwarded-host")
+        .or_else(|| header(headers, "host"))
+        .and_then(|h| h.split(',').next())
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    else {
         return ForwardOutcome::Deny;
     };
     let uri = header(headers, "x-forwarded-uri").unwrap_or("/");

@@ -53,6 +53,11 @@ impl Refresher {
         }
     }
 
+    /// Whether a full load has succeeded (for `/readyz`).
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Relaxed)
+    }
+
     /// Wakes [`Refresher::run`] now; hand it to whatever hears about changes.
     pub fn signal(&self) -> Arc<Notify> {
         Arc::clone(&self.signal)

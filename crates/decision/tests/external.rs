@@ -33,14 +33,20 @@ async fn check(State(ev): State<Evaluator>, Json(body): Json<TokenBody>) -> Json
     if ev.mode == Mode::Slow {
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     }
-    // A real evaluator verifies this against /cdn-cgi/access/certs; the test
-    // only reads it.
-    let parts: Vec<&str> = body.token.split('.').collect();
-    use base64::Engine;
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(parts[1])
-        .unwrap();
-    let request: EvaluationRequestClaims = serde_json::from_slice(&payload).unwrap();
+    // Verify the request as a real evaluator would, with the JWKS the service
+    // publishes at /cdn-cgi/access/certs.
+    let ours = SigningKey::from_stored(shared_key(0)).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    let request: EvaluationRequestClaims = jsonwebtoken::decode(
+        &body.token,
+        &jsonwebtoken::DecodingKey::from_rsa_components(&ours.jwk.n, &ours.jwk.e).unwrap(),
+        &validation,
+    )
+    .expect("the service signs its evaluation requests")
+    .claims;
+    assert!(request.aud.ends_with("/check"));
     let success = request
         .email
         .as_deref()

@@ -470,3 +470,36 @@ async fn an_internal_error_in_external_evaluation_is_a_deny() {
     .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn served_on_a_socket_the_peer_address_reaches_forward_auth() {
+    let f = fixture().await;
+    let app = portcullis_decision::router(f.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    let client = reqwest::Client::new();
+    // Loopback is a trusted proxy, so its X-Forwarded-For is believed: office bypass.
+    let response = client
+        .get(format!("http://{addr}/auth/forward"))
+        .header("x-forwarded-host", "intranet.example.com")
+        .header("x-forwarded-for", "10.9.9.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let response = client
+        .get(format!("http://{addr}/auth/forward"))
+        .header("x-forwarded-host", "intranet.example.com")
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
