@@ -370,3 +370,31 @@ fn policy_without_decision_is_refused() {
         "setup.policies[0].decision: is required (allow, deny, non_identity or bypass)"
     );
 }
+
+#[test]
+fn two_policies_with_one_id_are_refused() {
+    let s = setup(
+        json!([
+            allow("p1", json!([{"everyone": {}}])),
+            allow("p1", json!([{"email": {"email": "a@example.com"}}]))
+        ]),
+        app_with(json!(["p1"])),
+    );
+    assert_eq!(
+        setup_error("duplicate-policy-id", s),
+        r#"policy "p1": another policy already has the id "p1""#
+    );
+}
+
+#[test]
+fn two_service_tokens_with_one_client_id_are_refused() {
+    let mut s = setup(json!([]), json!([]));
+    s["service_tokens"] = json!([
+        {"id": "st1", "name": "a", "client_id": "ci.access", "client_secret": "x"},
+        {"id": "st2", "name": "b", "client_id": "ci.access", "client_secret": "y"}
+    ]);
+    assert_eq!(
+        setup_error("duplicate-client-id", s),
+        r#"service token "st2": client_id: another service token already has client id "ci.access""#
+    );
+}
