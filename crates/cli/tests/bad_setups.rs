@@ -436,3 +436,31 @@ fn acm_required_level_cycle_is_refused() {
         "setup.access_levels[1].basic.conditions[0].requiredAccessLevels[0]: access levels require each other in a cycle: accessPolicies/p/accessLevels/a → accessPolicies/p/accessLevels/b → accessPolicies/p/accessLevels/a"
     );
 }
+
+#[test]
+fn two_policies_with_one_id_are_refused() {
+    let s = setup(
+        json!([
+            allow("p1", json!([{"everyone": {}}])),
+            allow("p1", json!([{"email": {"email": "a@example.com"}}]))
+        ]),
+        app_with(json!(["p1"])),
+    );
+    assert_eq!(
+        setup_error("duplicate-policy-id", s),
+        r#"policy "p1": another policy already has the id "p1""#
+    );
+}
+
+#[test]
+fn two_service_tokens_with_one_client_id_are_refused() {
+    let mut s = setup(json!([]), json!([]));
+    s["service_tokens"] = json!([
+        {"id": "st1", "name": "a", "client_id": "ci.access", "client_secret": "x"},
+        {"id": "st2", "name": "b", "client_id": "ci.access", "client_secret": "y"}
+    ]);
+    assert_eq!(
+        setup_error("duplicate-client-id", s),
+        r#"service token "st2": client_id: another service token already has client id "ci.access""#
+    );
+}
