@@ -1,6 +1,6 @@
 //! `portcullis eval --setup FILE --request FILE|- [--explain]`
 
-use std::io::Read;
+use std::io::{ErrorKind, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,6 +37,11 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode, String> {
         portcullis_formats::from_json(&text).map_err(|e| format!("request: {e}"))?;
     let result = decide(&account, &with_time(&request), args.explain);
     let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
-    println!("{json}");
-    Ok(ExitCode::SUCCESS)
+    // `println!` would panic when the reader goes away (`portcullis eval … | head`);
+    // a closed pipe is the reader's choice, not an error of ours.
+    match writeln!(std::io::stdout().lock(), "{json}") {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(format!("standard output: {e}")),
+    }
 }
