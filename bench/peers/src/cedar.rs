@@ -266,7 +266,11 @@ impl CedarEngine {
     pub fn outcome(&self, r: &CedarRequest) -> Result<Outcome, String> {
         if let Some(app) = self.apps.get(&r.app) {
             let response = self.authorize(app, r);
-            let first_error = response.diagnostics().errors().next().map(|e| e.to_string());
+            let first_error = response
+                .diagnostics()
+                .errors()
+                .next()
+                .map(|e| e.to_string());
             if let Some(e) = first_error {
                 return Err(format!("cedar evaluation error: {e}"));
             }

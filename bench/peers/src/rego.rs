@@ -69,6 +69,7 @@ second := [p | some p in app.second; policy_ok(p)]
 decision := {"decision": first[0].action, "policy_id": first[0].id} if {
 	count(first) > 0
 } else := {"decision": "login_required"} if {
+	is_object(app)
 	not input.identity
 } else := {"decision": second[0].action, "policy_id": second[0].id} if {
 	count(second) > 0
