@@ -35,14 +35,6 @@ pub struct DecideResponse {
     pub token: Option<String>,
 }
 
-/// A decision made against one snapshot, before any token is signed.
-#[derive(Debug, Clone)]
-pub struct Evaluated {
-    pub result: DecisionResult,
-    /// The audience tag of the application decided, when one was found.
-    pub aud: Option<String>,
-}
-
 /// Decides synchronously against a snapshot: no I/O, no lock. External results
 /// must already be in `req.external`.
 pub fn evaluate(
@@ -50,7 +42,7 @@ pub fn evaluate(
     account_id: &str,
     req: &RequestContext,
     explain: bool,
-) -> Evaluated {
+) -> DecisionResult {
     let Some(account) = live.snapshot().account(account_id) else {
         let mut result = DecisionResult::new(Decision::Deny);
         if explain {
@@ -60,17 +52,20 @@ pub fn evaluate(
                 because: format!("account {account_id:?} has no policies: deny"),
             }]);
         }
-        return Evaluated { result, aud: None };
+        return result;
     };
-    let verdict = account.evaluate(req, EvalOptions { explain });
-    let aud = verdict.app.map(|app| {
+    account.evaluate(req, EvalOptions { explain }).to_result()
+}
+
+/// The audience tag tokens for an application carry: its stored `aud`, else
+/// one derived from the account and app ids. Only computed when a token is
+/// issued, never on the plain decision path.
+pub fn app_aud(live: &LiveSnapshot, account_id: &str, app_id: &str) -> Option<String> {
+    let app = live.snapshot().account(account_id)?.app(app_id)?;
+    Some(
         app.aud()
-            .map_or_else(|| app_audience(account_id, app.id()), str::to_string)
-    });
-    Evaluated {
-        result: verdict.to_result(),
-        aud,
-    }
+            .map_or_else(|| app_audience(account_id, app_id), str::to_string),
+    )
 }
 
 /// The external rules the request's application may consult, resolved into
@@ -118,42 +113,33 @@ pub async fn decide(
     req.time.get_or_insert(now);
     let live = state.snapshots.load();
     resolve_external(state, &live, account_id, &mut req).await;
-    let evaluated = evaluate(&live, account_id, &req, options.explain);
-    let token = match (&evaluated.aud, options.issue_token) {
-        (Some(aud), true)
-            if matches!(
-                evaluated.result.decision,
-                Decision::Allow | Decision::NonIdentity
-            ) =>
-        {
+    let result = evaluate(&live, account_id, &req, options.explain);
+    let wants_token =
+        options.issue_token && matches!(result.decision, Decision::Allow | Decision::NonIdentity);
+    let aud = result
+        .app_id
+        .as_deref()
+        .filter(|_| wants_token)
+        .and_then(|app_id| app_aud(&live, account_id, app_id));
+    let token = match aud {
+        Some(aud) => {
             let country = req.network.as_ref().and_then(|n| n.country.as_deref());
             let (token, _) = issue(
                 &state.keys,
                 &state.config.issuer,
-                aud,
+                &aud,
                 req.identity.as_ref(),
                 country,
-                session_length(&evaluated.result),
+                session_length(&result),
                 now,
             )
             .map_err(|e| DecisionError::Internal(e.to_string()))?;
             Some(token)
         }
-        _ => None,
+        None => None,
     };
-    record(
-        state,
-        "decide",
-        account_id,
-        &req,
-        &evaluated.result,
-        started,
-        None,
-    );
-    Ok(DecideResponse {
-        result: evaluated.result,
-        token,
-    })
+    record(state, "decide", account_id, &req, &result, started, None);
+    Ok(DecideResponse { result, token })
 }
 
 /// A short reason for the log line (never identity data).
@@ -171,7 +157,7 @@ pub(crate) fn new_ray_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::tokens::hex(&b)
 }
 
 /// Metrics, the structured log line and the access-log row of one decision.

@@ -223,7 +223,7 @@ impl ExternalEvaluator {
             use rand::RngCore;
             let mut b = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut b);
-            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+            crate::tokens::hex(&b)
         };
         let claims = EvaluationRequestClaims {
             iss: self.issuer.clone(),

@@ -27,7 +27,7 @@ pub use access_log::{AccessLogEntry, AccessLogSink, MemoryAccessLog, NoAccessLog
 pub use auth::{BearerAuth, StaticBearer};
 pub use build::{build_account, BuildError, BuiltAccount, ExternalRule};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use decide::{decide, decide_batch, evaluate, DecideOptions, DecideResponse};
+pub use decide::{app_aud, decide, decide_batch, evaluate, DecideOptions, DecideResponse};
 pub use error::DecisionError;
 pub use external::{ExternalError, ExternalEvaluator, ExternalResolver};
 pub use forward::{forward_auth, ForwardAuthConfig, ForwardOutcome};

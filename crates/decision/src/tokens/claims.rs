@@ -72,6 +72,17 @@ impl From<KeyError> for TokenError {
     }
 }
 
+/// Lower-case hex, without an allocation per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
 /// The 64-hex audience tag of an app without a stored `aud`: derived from the
 /// account and app ids, so every node computes the same one.
 pub fn app_audience(account_id: &str, app_id: &str) -> String {
@@ -80,14 +91,14 @@ pub fn app_audience(account_id: &str, app_id: &str) -> String {
         .chain_update([0u8])
         .chain_update(app_id.as_bytes())
         .finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest)
 }
 
 fn random_hex(bytes: usize) -> String {
     use rand::RngCore;
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&buf)
 }
 
 /// Signs a token for `aud`. Its lifetime is the session duration, capped at the

@@ -100,7 +100,7 @@ impl SigningKey {
             .map_err(|e| KeyError::Generate(e.to_string()))?;
         // The kid is a digest of the public key: stable across nodes and restarts.
         let digest = Sha256::digest(public_der.as_bytes());
-        let kid: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let kid = super::claims::hex(&digest[..16]);
         Ok(StoredKey {
             kid,
             private_pem: pem.to_string(),

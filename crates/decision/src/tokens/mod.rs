@@ -7,5 +7,5 @@ mod claims;
 mod keys;
 
 pub use certs::{CertEntry, CertsDocument};
-pub use claims::{app_audience, issue, verify, AppTokenClaims, TokenError, TOKEN_TYPE_APP};
+pub use claims::{app_audience, hex, issue, verify, AppTokenClaims, TokenError, TOKEN_TYPE_APP};
 pub use keys::{Jwk, KeyError, KeyRing, KeySet, KeyStore, MemoryKeyStore, SigningKey, StoredKey};
