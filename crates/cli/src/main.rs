@@ -26,11 +26,21 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Measure decision latency and throughput on a corpus file's setup and requests.
     Bench(bench::BenchArgs),
-    /// Run the HTTP service (admin API, health checks, OpenAPI).
+    /// Run the HTTP service (admin and decision APIs, forward-auth, health checks, OpenAPI).
     Serve(serve::ServeArgs),
     /// Manage admin API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key and retire the others (they stay published until
+    /// their tokens expire); running servers pick it up within 30 s.
+    Rotate(serve::KeysRotateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +57,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Token(TokenCommand::Create(args)) => serve::token_create(&args),
+        Command::Keys(KeysCommand::Rotate(args)) => serve::keys_rotate(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,13 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use clap::Args;
+use ipnet::IpNet;
+use portcullis_decision::{KeyRing, SystemClock};
+use portcullis_server::decision_wiring::{DecisionSettings, Decisions, StoreKeys};
 use portcullis_store::Store;
 
 pub const DEFAULT_DATABASE: &str = "sqlite://portcullis.db";
@@ -19,6 +25,46 @@ pub struct ServeArgs {
     /// generated and printed once.
     #[arg(long, env = "PORTCULLIS_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// `iss` of the application tokens this service issues.
+    #[arg(long, env = "PORTCULLIS_ISSUER", default_value = "portcullis")]
+    issuer: String,
+    /// Where forward-auth sends users without a session (`redirect_url` is appended).
+    #[arg(
+        long,
+        env = "PORTCULLIS_LOGIN_URL",
+        default_value = "/cdn-cgi/access/login"
+    )]
+    login_url: String,
+    /// Proxies whose X-Forwarded-For and country header are believed (CIDRs,
+    /// comma-separated).
+    #[arg(
+        long,
+        env = "PORTCULLIS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1/128"
+    )]
+    trusted_proxies: Vec<IpNet>,
+    /// Header with the client's ISO country code, believed from trusted proxies;
+    /// empty to ignore.
+    #[arg(
+        long,
+        env = "PORTCULLIS_COUNTRY_HEADER",
+        default_value = "CF-IPCountry"
+    )]
+    country_header: String,
+    /// Access-log rows kept per account (older ones are pruned in the background).
+    #[arg(long, env = "PORTCULLIS_ACCESS_LOG_RETENTION", default_value_t = DecisionSettings::DEFAULT_ACCESS_LOG_RETENTION)]
+    access_log_retention: u64,
+    /// Milliseconds between the periodic checks for changes made on other
+    /// nodes (PostgreSQL notifications usually arrive sooner).
+    #[arg(long, env = "PORTCULLIS_REFRESH_MS", default_value_t = 500)]
+    refresh_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRotateArgs {
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    database: String,
 }
 
 #[derive(Debug, Args)]
@@ -29,6 +75,9 @@ pub struct TokenCreateArgs {
     /// Only GET calls.
     #[arg(long)]
     read_only: bool,
+    /// Only the decision API (`/v1/accounts/{id}/decide`); the admin API refuses it.
+    #[arg(long)]
+    decision_only: bool,
     #[arg(long, env = "PORTCULLIS_DATABASE_URL", default_value = DEFAULT_DATABASE)]
     database: String,
 }
@@ -69,12 +118,30 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(listen = %local, backend = ?store.backend(), "portcullis serving");
-        portcullis_server::serve(listener, portcullis_server::router(store.clone()))
+        let decisions = Decisions::start(&store, args.decision_settings())
+            .await
+            .map_err(|e| e.to_string())?;
+        portcullis_server::serve(listener, decisions.router(store.clone()))
             .await
             .map_err(|e| format!("server error: {e}"))?;
+        drop(decisions);
         store.close().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+impl ServeArgs {
+    fn decision_settings(&self) -> DecisionSettings {
+        let country_header = self.country_header.trim();
+        DecisionSettings {
+            issuer: self.issuer.clone(),
+            login_url: self.login_url.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            country_header: (!country_header.is_empty()).then(|| country_header.to_lowercase()),
+            access_log_retention: self.access_log_retention.max(1),
+            refresh_every: Duration::from_millis(self.refresh_ms.max(10)),
+        }
+    }
 }
 
 pub fn token_create(args: &TokenCreateArgs) -> Result<ExitCode, String> {
@@ -82,12 +149,40 @@ pub fn token_create(args: &TokenCreateArgs) -> Result<ExitCode, String> {
         let store = Store::connect(&args.database)
             .await
             .map_err(|e| format!("{}: {e}", args.database))?;
-        let (id, token) =
+        let created = if args.decision_only {
+            portcullis_server::auth::create_decision_token(&store, args.account.clone()).await
+        } else {
             portcullis_server::auth::create_token(&store, args.account.clone(), args.read_only)
                 .await
-                .map_err(|e| e.to_string())?;
+        };
+        let (id, token) = created.map_err(|e| e.to_string())?;
         eprintln!("token {id} created; it is shown once:");
         println!("{token}");
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn keys_rotate(args: &KeysRotateArgs) -> Result<ExitCode, String> {
+    runtime()?.block_on(async {
+        let store = Store::connect(&args.database)
+            .await
+            .map_err(|e| format!("{}: {e}", args.database))?;
+        let keys = KeyRing::new(
+            Arc::new(StoreKeys::new(store.clone())),
+            Arc::new(SystemClock),
+            KeyRing::DEFAULT_MAX_TOKEN_LIFETIME,
+        );
+        keys.reload().await.map_err(|e| e.to_string())?;
+        keys.rotate().await.map_err(|e| e.to_string())?;
+        let active = keys
+            .keys()
+            .active
+            .as_ref()
+            .map(|k| k.kid().to_string())
+            .unwrap_or_default();
+        eprintln!("signing key rotated; the old keys stay published until their tokens expire");
+        println!("{active}");
         store.close().await;
         Ok(ExitCode::SUCCESS)
     })

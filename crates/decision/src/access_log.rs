@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccessLogEntry {
+    /// The account whose application was asked about (empty when none was found).
+    #[serde(default)]
+    pub account_id: String,
     /// `login` for an interactive check, `decide` for the decision API.
     pub action: String,
     pub allowed: bool,

@@ -187,6 +187,7 @@ pub(crate) fn record(
     );
     let network = req.network.as_ref();
     state.access_log.record(AccessLogEntry {
+        account_id: account_id.to_string(),
         action: action.to_string(),
         allowed: result.decision.permits(),
         app_domain: app_domain

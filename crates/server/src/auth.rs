@@ -28,7 +28,8 @@ pub struct Principal {
     pub read_only: bool,
 }
 
-fn sha256(token: &str) -> [u8; 32] {
+/// The SHA-256 a token is stored under.
+pub fn sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -42,12 +43,38 @@ pub fn random_hex(bytes: usize) -> String {
     out
 }
 
+/// The id a presented token is stored under: `pcat_<id>_<secret>`, anything
+/// else is the bootstrap token.
+pub fn presented_id(presented: &str) -> &str {
+    presented
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .map_or(BOOTSTRAP_TOKEN_ID, |(id, _)| id)
+}
+
 /// Creates and stores a new token; returns (id, token). The token is shown
 /// once: only its hash is kept.
 pub async fn create_token(
     store: &Store,
     account_id: Option<String>,
     read_only: bool,
+) -> Result<(String, String), StoreError> {
+    create_token_with(store, account_id, read_only, false).await
+}
+
+/// Creates a token that may only ask for decisions in `account_id`.
+pub async fn create_decision_token(
+    store: &Store,
+    account_id: Option<String>,
+) -> Result<(String, String), StoreError> {
+    create_token_with(store, account_id, true, true).await
+}
+
+async fn create_token_with(
+    store: &Store,
+    account_id: Option<String>,
+    read_only: bool,
+    decision_only: bool,
 ) -> Result<(String, String), StoreError> {
     let id = random_hex(8);
     let token = format!("{PREFIX}{id}_{}", random_hex(32));
@@ -58,6 +85,7 @@ pub async fn create_token(
             account_id,
             read_only,
             created_at: portcullis_store_now(),
+            decision_only,
         })
         .await?;
     Ok((id, token))
@@ -82,6 +110,7 @@ pub async fn bootstrap(
                 account_id: None,
                 read_only: false,
                 created_at: portcullis_store_now(),
+                decision_only: false,
             })
             .await?;
         return Ok(None);
@@ -95,15 +124,16 @@ pub async fn bootstrap(
 
 /// Checks a presented token against the store.
 pub async fn verify(store: &Store, presented: &str) -> Result<Principal, ApiError> {
-    let id = presented
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.split_once('_'))
-        .map_or(BOOTSTRAP_TOKEN_ID, |(id, _)| id);
-    let Some(token) = store.api_token(id).await? else {
+    let Some(token) = store.api_token(presented_id(presented)).await? else {
         return Err(ApiError::Unauthenticated);
     };
     if !bool::from(sha256(presented).ct_eq(&token.secret_sha256)) {
         return Err(ApiError::Unauthenticated);
+    }
+    if token.decision_only {
+        return Err(ApiError::Forbidden(
+            "the admin API: it is a decision-only token".into(),
+        ));
     }
     Ok(Principal {
         token_id: token.id,

@@ -10,11 +10,13 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cloudflare;
+pub mod decision_wiring;
 pub mod envelope;
 pub mod error;
 pub mod ops;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
@@ -27,19 +29,29 @@ pub use error::ApiError;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    /// The decision service's snapshot, when it runs beside the admin API
+    /// (`/readyz` reports it).
+    pub snapshots: Option<Arc<portcullis_decision::SnapshotHandle>>,
 }
 
 /// The admin API (`/client/v4/…`, `/v1/accounts/{id}/audit`), behind bearer
 /// tokens, plus `/healthz`, `/readyz` and `/openapi.json`.
 pub fn router(store: Store) -> Router {
-    let state = AppState { store };
-    let admin =
-        cloudflare::routes()
-            .merge(audit::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            ));
+    router_with(AppState {
+        store,
+        snapshots: None,
+    })
+}
+
+/// [`router`] over a given state.
+pub fn router_with(state: AppState) -> Router {
+    let admin = cloudflare::routes()
+        .merge(audit::routes())
+        .merge(decision_wiring::access_requests::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .merge(admin)
         .merge(ops::routes())

@@ -24,11 +24,31 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers and the decision snapshot is current. When
+/// either fails the node is degraded: decisions are still answered from the last
+/// snapshot, but the 503 tells the load balancer and the operator.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
+    let database = matches!(ping, Ok(Ok(())));
+    let snapshot = state
+        .snapshots
+        .as_ref()
+        .map(|s| (s.degraded(), s.load().sequence()));
+    match (database, snapshot) {
+        (true, None | Some((false, _))) => "ready".into_response(),
+        (false, None) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+        (database, Some((_, sequence))) => {
+            let cause = if database {
+                "the snapshot could not be refreshed"
+            } else {
+                "database unavailable"
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("degraded: {cause}; decisions are served from the last snapshot (sequence {sequence})"),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -43,8 +63,38 @@ const OPS_ROUTES: &[(&str, &str, &str)] = &[
         "/v1/accounts/{owner}/audit",
         "The account's audit log, newest first",
     ),
+    (
+        "get",
+        crate::decision_wiring::access_requests::PATH,
+        "The account's access requests log (Cloudflare fields; limit, direction, since, until)",
+    ),
+    (
+        "post",
+        "/v1/accounts/{owner}/decide",
+        "Decide one request context (decision API)",
+    ),
+    (
+        "post",
+        "/v1/accounts/{owner}/decide:batch",
+        "Decide up to 1000 request contexts against one snapshot",
+    ),
+    (
+        "get",
+        "/auth/forward",
+        "Forward-auth for nginx, Caddy and Traefik",
+    ),
+    (
+        "get",
+        "/cdn-cgi/access/certs",
+        "Token signing keys: JWKS and PEM",
+    ),
+    ("get", "/metrics", "Prometheus metrics"),
     ("get", "/healthz", "Liveness"),
-    ("get", "/readyz", "Readiness: the database answers"),
+    (
+        "get",
+        "/readyz",
+        "Readiness: the database answers and the decision snapshot is current (503 when degraded)",
+    ),
     ("get", "/openapi.json", "This document"),
 ];
 

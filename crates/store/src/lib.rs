@@ -4,6 +4,7 @@
 //! and token signing keys. SQLite (the embedded default) and PostgreSQL sit behind
 //! one [`Store`], chosen by the URL scheme; SQL never leaves this crate.
 
+pub mod access_logs;
 mod error;
 pub mod lower;
 mod migrations;
@@ -13,6 +14,7 @@ mod store;
 mod tokens;
 mod write;
 
+pub use access_logs::{AccessRequest, AccessRequestQuery};
 pub use error::StoreError;
 pub use model::{
     owner_key, AccountObjects, ApiToken, AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page,

@@ -156,7 +156,7 @@ pub struct AccountObjects {
 }
 
 /// An admin API token. Only the SHA-256 of its secret is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiToken {
     pub id: String,
     pub secret_sha256: [u8; 32],
@@ -164,6 +164,9 @@ pub struct ApiToken {
     pub account_id: Option<String>,
     pub read_only: bool,
     pub created_at: String,
+    /// May only call the decision API (`POST /v1/accounts/{id}/decide`), never
+    /// the admin API.
+    pub decision_only: bool,
 }
 
 /// A token signing key (RS256), published until retired tokens expire.

@@ -19,6 +19,7 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
         account_id: row.try_get("account_id")?,
         read_only: int(row, "read_only")? != 0,
         created_at: row.try_get("created_at")?,
+        decision_only: int(row, "decision_only")? != 0,
     })
 }
 
@@ -40,13 +41,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO api_tokens (id, secret_sha256, account_id, read_only, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_tokens (id, secret_sha256, account_id, read_only, created_at, decision_only) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&token.id)
         .bind(hex::encode(token.secret_sha256))
         .bind(&token.account_id)
         .bind(i64::from(token.read_only))
         .bind(&token.created_at)
+        .bind(i64::from(token.decision_only))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -55,12 +57,23 @@ impl Store {
 
     pub async fn api_token(&self, id: &str) -> Result<Option<ApiToken>, StoreError> {
         let row: Option<AnyRow> = sqlx::query(
-            "SELECT id, secret_sha256, account_id, read_only, created_at FROM api_tokens WHERE id = $1",
+            "SELECT id, secret_sha256, account_id, read_only, created_at, decision_only FROM api_tokens WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// Every token (the decision service keeps them in memory so that checking
+    /// a bearer token never waits on the database).
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let rows: Vec<AnyRow> = sqlx::query(
+            "SELECT id, secret_sha256, account_id, read_only, created_at, decision_only FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
     }
 
     pub async fn api_token_count(&self) -> Result<i64, StoreError> {
