@@ -6,13 +6,17 @@
 //! [`router`] returns a plain [`Router`] so other route sets (the decision API)
 //! can be merged beside it; [`serve`] runs any router with graceful shutdown.
 
+pub mod acm;
 pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cloudflare;
+pub mod dialect;
 pub mod envelope;
 pub mod error;
 pub mod ops;
+pub mod pingone;
+pub mod ztna;
 
 use std::net::SocketAddr;
 
@@ -33,15 +37,17 @@ pub struct AppState {
 /// tokens, plus `/healthz`, `/readyz` and `/openapi.json`.
 pub fn router(store: Store) -> Router {
     let state = AppState { store };
-    let admin =
-        cloudflare::routes()
-            .merge(audit::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            ));
+    let admin = cloudflare::routes()
+        .merge(audit::routes())
+        .merge(ztna::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .merge(admin)
+        .merge(acm::routes(state.clone()))
+        .merge(pingone::routes(state.clone()))
         .merge(ops::routes())
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
