@@ -91,7 +91,7 @@ async fn bad_policies_name_the_field() {
                 b["conditions"] = json!({"risk_score_mx": 3});
                 b
             },
-            vec!["conditions.risk_score_mx: unknown field `risk_score_mx`"],
+            vec!["invalid request body: conditions.risk_score_mx: unknown field `risk_score_mx`"],
         ),
         (
             {
