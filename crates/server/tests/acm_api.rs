@@ -362,3 +362,50 @@ async fn levels_are_account_objects() {
         format!("{p}/accessLevels/a")
     );
 }
+
+#[tokio::test]
+async fn openapi_documents_every_new_route() {
+    let api = Api::new().await;
+    let (status, doc) = api.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let expected = [
+        ("/v1/accessPolicies", ["get", "post"].as_slice()),
+        ("/v1/accessPolicies/{policy}", &["get", "patch", "delete"]),
+        ("/v1/accessPolicies/{policy}/accessLevels", &["get", "post"]),
+        (
+            "/v1/accessPolicies/{policy}/accessLevels:replaceAll",
+            &["post"],
+        ),
+        (
+            "/v1/accessPolicies/{policy}/accessLevels/{level}",
+            &["get", "patch", "delete"],
+        ),
+        ("/v1/operations/{operation}", &["get"]),
+        (
+            "/v1/environments/{env}/authorizationPolicies",
+            &["get", "post"],
+        ),
+        (
+            "/v1/environments/{env}/authorizationPolicies/{policy_id}",
+            &["get", "put", "delete"],
+        ),
+        ("/v1/environments/{env}/decisionEndpoints", &["get", "post"]),
+        (
+            "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+            &["get", "put", "delete", "post"],
+        ),
+        ("/v1/accounts/{owner}/ztna/policies", &["get", "post"]),
+        (
+            "/v1/accounts/{owner}/ztna/policies/{policy_id}",
+            &["get", "put", "delete"],
+        ),
+    ];
+    for (path, methods) in expected {
+        for m in methods {
+            assert!(
+                doc["paths"][path][m].is_object(),
+                "{m} {path} is not documented"
+            );
+        }
+    }
+}
