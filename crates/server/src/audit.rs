@@ -6,6 +6,7 @@ use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use portcullis_store::{ChangeOp, Kind};
 
 use crate::envelope::{ok_page, PageQuery};
 use crate::error::ApiError;
@@ -13,6 +14,17 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/accounts/{owner}/audit", get(list))
+}
+
+/// The event name PingOne's audit reporting gives a write, for the kinds that
+/// have one (`AUTHORIZE_POLICIES.CREATED` …).
+fn action(kind: Kind, op: ChangeOp) -> Option<&'static str> {
+    match (kind, op) {
+        (Kind::AuthorizePolicy, ChangeOp::Create) => Some("AUTHORIZE_POLICIES.CREATED"),
+        (Kind::AuthorizePolicy, ChangeOp::Update) => Some("AUTHORIZE_POLICIES.UPDATED"),
+        (Kind::AuthorizePolicy, ChangeOp::Delete) => Some("AUTHORIZE_POLICIES.DELETED"),
+        _ => None,
+    }
 }
 
 async fn list(
@@ -25,7 +37,13 @@ async fn list(
     let items = page
         .items
         .iter()
-        .map(|e| serde_json::to_value(e).map_err(|_| ApiError::Internal))
-        .collect::<Result<_, _>>()?;
+        .map(|e| {
+            let mut v = serde_json::to_value(e).map_err(|_| ApiError::Internal)?;
+            if let Some(action) = action(e.kind, e.op) {
+                v["action"] = action.into();
+            }
+            Ok(v)
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(ok_page(items, q, page.total))
 }

@@ -53,6 +53,12 @@ pub enum ApiError {
     /// 500 / 10012: details are in the server log only.
     #[error("internal error")]
     Internal,
+    /// 409 / 10013: an object with this name already exists.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// 409 / 10014: the write carried a stale `etag` or `version`; read again.
+    #[error("{0}")]
+    Stale(String),
 }
 
 impl ApiError {
@@ -71,6 +77,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => 10010,
             ApiError::Unavailable => 10011,
             ApiError::Internal => 10012,
+            ApiError::AlreadyExists(_) => 10013,
+            ApiError::Stale(_) => 10014,
         }
     }
 
@@ -82,7 +90,10 @@ impl ApiError {
             ApiError::BadBody(_) | ApiError::Invalid(_) | ApiError::Inconsistent(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::InUse(_) | ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::InUse(_)
+            | ApiError::Conflict
+            | ApiError::AlreadyExists(_)
+            | ApiError::Stale(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -96,6 +107,14 @@ impl ApiError {
 
     pub fn field(path: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::Invalid(ValidationErrors::single(path, message))
+    }
+
+    /// A 409 that retrying the same request cannot cure.
+    pub fn permanent_conflict(&self) -> bool {
+        matches!(
+            self,
+            ApiError::InUse(_) | ApiError::AlreadyExists(_) | ApiError::Stale(_)
+        )
     }
 
     fn messages(&self) -> Vec<String> {
@@ -147,7 +166,7 @@ impl IntoResponse for ApiError {
             .collect();
         let body = json!({"success": false, "errors": errors, "messages": [], "result": null});
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if matches!(self, ApiError::InUse(_)) {
+        if self.permanent_conflict() {
             // The SDKs retry 409; this one will not go away by itself.
             response
                 .headers_mut()

@@ -6,14 +6,18 @@
 //! [`router`] returns a plain [`Router`] so other route sets (the decision API)
 //! can be merged beside it; [`serve`] runs any router with graceful shutdown.
 
+pub mod acm;
 pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cloudflare;
 pub mod decision_wiring;
+pub mod dialect;
 pub mod envelope;
 pub mod error;
 pub mod ops;
+pub mod pingone;
+pub mod ztna;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,12 +52,15 @@ pub fn router_with(state: AppState) -> Router {
     let admin = cloudflare::routes()
         .merge(audit::routes())
         .merge(decision_wiring::access_requests::routes())
+        .merge(ztna::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ));
     Router::new()
         .merge(admin)
+        .merge(acm::routes(state.clone()))
+        .merge(pingone::routes(state.clone()))
         .merge(ops::routes())
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))

@@ -108,10 +108,31 @@ fn method(m: &str) -> HttpMethod {
     }
 }
 
+/// The OpenAPI tag of a path: which API it belongs to.
+fn tag_of(path: &str) -> &'static str {
+    if path.starts_with("/client/v4") {
+        "cloudflare"
+    } else if path.starts_with("/v1/accessPolicies") || path.starts_with("/v1/operations") {
+        "google-acm"
+    } else if path.starts_with("/v1/environments") {
+        "pingone"
+    } else if path.contains("/ztna/") {
+        "ztna"
+    } else {
+        "operations"
+    }
+}
+
 /// The OpenAPI document of every route this router serves.
 pub fn openapi() -> OpenApi {
     let mut paths = PathsBuilder::new();
-    for (m, path, summary) in crate::cloudflare::ROUTES.iter().chain(OPS_ROUTES) {
+    let routes = crate::cloudflare::ROUTES
+        .iter()
+        .chain(crate::acm::ROUTES)
+        .chain(crate::ztna::ROUTES)
+        .chain(crate::pingone::ROUTES)
+        .chain(OPS_ROUTES);
+    for (m, path, summary) in routes {
         let paths_for: Vec<String> = if path.contains("{scope}") {
             ["accounts", "zones"]
                 .iter()
@@ -123,11 +144,7 @@ pub fn openapi() -> OpenApi {
         for p in paths_for {
             let op = OperationBuilder::new()
                 .summary(Some(*summary))
-                .tag(if p.starts_with("/client/v4") {
-                    "cloudflare"
-                } else {
-                    "operations"
-                })
+                .tag(tag_of(&p))
                 .build();
             paths = paths.path(p, PathItem::new(method(m), op));
         }

@@ -17,16 +17,34 @@ pub enum Kind {
     /// A Zero Trust list (`/gateway/lists`).
     List,
     ServiceToken,
+    /// A Google ACM access policy (`/v1/accessPolicies`): the container of levels.
+    AcmPolicy,
+    /// A Google ACM access level; its id is the full level name.
+    AccessLevel,
+    /// A finished Google long-running operation (`/v1/operations/{id}`).
+    AcmOperation,
+    /// A ZTNA access policy (`/v1/accounts/{id}/ztna/policies`).
+    ZtnaPolicy,
+    /// A PingOne Authorize policy (`/v1/environments/{env}/authorizationPolicies`).
+    AuthorizePolicy,
+    /// A PingOne decision endpoint (`/v1/environments/{env}/decisionEndpoints`).
+    DecisionEndpoint,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Policy,
         Kind::AppPolicy,
         Kind::App,
         Kind::Group,
         Kind::List,
         Kind::ServiceToken,
+        Kind::AcmPolicy,
+        Kind::AccessLevel,
+        Kind::AcmOperation,
+        Kind::ZtnaPolicy,
+        Kind::AuthorizePolicy,
+        Kind::DecisionEndpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +55,12 @@ impl Kind {
             Kind::Group => "group",
             Kind::List => "list",
             Kind::ServiceToken => "service_token",
+            Kind::AcmPolicy => "acm_policy",
+            Kind::AccessLevel => "access_level",
+            Kind::AcmOperation => "acm_operation",
+            Kind::ZtnaPolicy => "ztna_policy",
+            Kind::AuthorizePolicy => "authorize_policy",
+            Kind::DecisionEndpoint => "decision_endpoint",
         }
     }
 
@@ -153,6 +177,12 @@ pub struct AccountObjects {
     pub groups: Vec<serde_json::Value>,
     pub lists: Vec<serde_json::Value>,
     pub service_tokens: Vec<serde_json::Value>,
+    /// ZTNA access policies, wire format with `id`.
+    pub ztna_policies: Vec<serde_json::Value>,
+    /// PingOne Authorize policies, wire format with `id` and `version`.
+    pub authorize_policies: Vec<serde_json::Value>,
+    /// ACM access levels, wire format with the full `name` (and `id` = name).
+    pub access_levels: Vec<serde_json::Value>,
 }
 
 /// An admin API token. Only the SHA-256 of its secret is stored.

@@ -167,9 +167,27 @@ impl Store {
                 Kind::Group => out.groups.push(doc),
                 Kind::List => out.lists.push(doc),
                 Kind::ServiceToken => out.service_tokens.push(doc),
+                Kind::ZtnaPolicy => out.ztna_policies.push(doc),
+                Kind::AuthorizePolicy => out.authorize_policies.push(doc),
+                Kind::AccessLevel => out.access_levels.push(doc),
+                // Containers and bookkeeping, not part of any decision.
+                Kind::AcmPolicy | Kind::AcmOperation | Kind::DecisionEndpoint => {}
             }
         }
         Ok(out)
+    }
+
+    /// The owner of an object found by kind and id alone, for kinds whose ids are
+    /// unique server-wide (ACM access policies and operations are addressed
+    /// without their account).
+    pub async fn owner_of(&self, kind: Kind, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT account_id FROM objects WHERE kind = $1 AND id = $2 ORDER BY account_id LIMIT 1",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Every account (and `zone:` owner) that holds at least one object.

@@ -4,6 +4,7 @@
 
 mod level;
 mod lower;
+mod policy;
 mod set;
 #[cfg(test)]
 mod tests;
@@ -14,5 +15,6 @@ pub use level::{
     CustomLevel, DeviceEncryptionStatus, DeviceManagementLevel, DevicePolicy, Expr, LevelName,
     OsConstraint, OsType, VpcNetworkSource, VpcSubNetwork,
 };
+pub use policy::{parse_organization, AccessPolicy};
 pub use set::validate_level_set;
 pub use to_cel::basic_to_cel;

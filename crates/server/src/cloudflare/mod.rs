@@ -155,6 +155,10 @@ pub async fn refuse_if_in_use(
             Kind::Group => "group",
             Kind::List => "list",
             Kind::ServiceToken => "service token",
+            Kind::AccessLevel => "access level",
+            Kind::AuthorizePolicy => "authorization policy",
+            Kind::DecisionEndpoint => "decision endpoint",
+            Kind::AcmPolicy | Kind::AcmOperation | Kind::ZtnaPolicy => "object",
         };
         let name = w.get(r.kind, &r.id).await?.and_then(|o| {
             o.doc

@@ -1,0 +1,132 @@
+//! The PingOne Authorize compatible API under `/v1/environments/{env}`: policy
+//! trees (`authorizationPolicies`), decision endpoints and their decision call.
+//! The environment id is the account id. Errors are PingOne's
+//! `{"id", "code", "message", "details": [{"code", "target", "message"}]}`.
+
+mod endpoints;
+mod environment;
+mod policies;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+
+use crate::dialect::PingOneError;
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/environments/{env}/authorizationPolicies",
+            get(policies::list).post(policies::create),
+        )
+        .route(
+            "/v1/environments/{env}/authorizationPolicies/{policy_id}",
+            get(policies::get)
+                .put(policies::update)
+                .delete(policies::delete),
+        )
+        .route(
+            "/v1/environments/{env}/decisionEndpoints",
+            get(endpoints::list).post(endpoints::create),
+        )
+        .route(
+            "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+            get(endpoints::get)
+                .put(endpoints::update)
+                .delete(endpoints::delete)
+                .post(endpoints::decide),
+        )
+        .route_layer(middleware::from_fn_with_state(state, pingone_auth))
+}
+
+/// Bearer tokens as on the rest of the admin API; an account token reaches
+/// only the environment with its account's id.
+async fn pingone_auth(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, PingOneError> {
+    let (presented, reads) = crate::dialect::bearer(&req)?;
+    let principal = crate::dialect::authenticate(&state, &presented, reads).await?;
+    let env = req
+        .uri()
+        .path()
+        .strip_prefix("/v1/environments/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    crate::dialect::check_account(&principal, &env, "environment ")?;
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+/// A PingOne JSON body (an empty body is `{}`).
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ApiError::BadBody(format!("body is not UTF-8: {e}")))?;
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    portcullis_formats::from_json::<T>(text).map_err(|e| ApiError::field(e.path, e.message))
+}
+
+/// Every route, for the OpenAPI document: (method, path, summary).
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    (
+        "get",
+        "/v1/environments/{env}/authorizationPolicies",
+        "List the environment's authorization policies",
+    ),
+    (
+        "post",
+        "/v1/environments/{env}/authorizationPolicies",
+        "Create an authorization policy (201; the environment's tree is validated)",
+    ),
+    (
+        "get",
+        "/v1/environments/{env}/authorizationPolicies/{policy_id}",
+        "Get an authorization policy",
+    ),
+    (
+        "put",
+        "/v1/environments/{env}/authorizationPolicies/{policy_id}",
+        "Replace an authorization policy (409 on a stale version)",
+    ),
+    (
+        "delete",
+        "/v1/environments/{env}/authorizationPolicies/{policy_id}",
+        "Delete an authorization policy (204; 400 while others reference it)",
+    ),
+    (
+        "get",
+        "/v1/environments/{env}/decisionEndpoints",
+        "List decision endpoints",
+    ),
+    (
+        "post",
+        "/v1/environments/{env}/decisionEndpoints",
+        "Create a decision endpoint {name, description, policyId} (201)",
+    ),
+    (
+        "get",
+        "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+        "Get a decision endpoint",
+    ),
+    (
+        "put",
+        "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+        "Replace a decision endpoint",
+    ),
+    (
+        "delete",
+        "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+        "Delete a decision endpoint (204)",
+    ),
+    (
+        "post",
+        "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+        "Decide: {\"parameters\": request context} → PERMIT / DENY / NOT_APPLICABLE / INDETERMINATE + statements",
+    ),
+];

@@ -1,0 +1,272 @@
+//! The PingOne-compatible API: policy trees, versions, references, decision
+//! endpoints, and every bad input in PingOne's error shape.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::Api;
+use serde_json::{json, Value};
+
+const ENV: &str = "/v1/environments/env1";
+
+fn tree(children: Value) -> String {
+    json!({
+        "type": "POLICY", "name": "root",
+        "combiningAlgorithm": {"algorithm": "DENY_UNLESS_PERMIT"},
+        "children": children,
+    })
+    .to_string()
+}
+
+fn permit_if_eng() -> Value {
+    json!({
+        "type": "RULE", "name": "eng",
+        "condition": {"type": "COMPARISON", "left": {"type": "ATTRIBUTE", "id": "identity.claims.department"},
+                      "comparator": "EQUALS", "right": {"type": "CONSTANT", "value": "eng"}},
+        "effectSettings": {"type": "UNCONDITIONAL_PERMIT"},
+    })
+}
+
+fn error(body: &Value) -> (&str, &str) {
+    (
+        body["code"].as_str().unwrap_or_default(),
+        body["message"].as_str().unwrap_or_default(),
+    )
+}
+
+async fn create(api: &Api, body: &str) -> Value {
+    let (status, created) = api
+        .post(&format!("{ENV}/authorizationPolicies"), body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
+}
+
+#[tokio::test]
+async fn crud_sets_id_and_a_new_version_on_every_write() {
+    let api = Api::new().await;
+    let created = create(&api, &tree(json!([permit_if_eng()]))).await;
+    let id = created["id"].as_str().unwrap();
+    let v1 = created["version"].as_str().unwrap().to_string();
+    let (status, got) = api.get(&format!("{ENV}/authorizationPolicies/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, created);
+    let mut change = got.clone();
+    change["name"] = "renamed".into();
+    let (status, updated) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/authorizationPolicies/{id}"),
+            Some(&change.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_ne!(updated["version"], v1);
+    // The old version is stale now.
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/authorizationPolicies/{id}"),
+            Some(&change.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        error(&body),
+        ("CONFLICT", format!("version \"{v1}\" is not the current version of authorization policy \"{id}\"; read it again").as_str())
+    );
+    let (status, list) = api.get(&format!("{ENV}/authorizationPolicies")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list["_embedded"]["authorizationPolicies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (status, body) = api
+        .send(
+            Method::DELETE,
+            &format!("{ENV}/authorizationPolicies/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    let (status, body) = api.get(&format!("{ENV}/authorizationPolicies/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        error(&body),
+        (
+            "NOT_FOUND",
+            format!("authorization policy \"{id}\" not found").as_str()
+        )
+    );
+}
+
+#[tokio::test]
+async fn bad_policies_are_400_with_details() {
+    let api = Api::new().await;
+    let path = format!("{ENV}/authorizationPolicies");
+    let (status, body) = api.post(&path, r#"{"type": "POLICY"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body),
+        (
+            "INVALID_DATA",
+            "name: is required; combiningAlgorithm: is required"
+        )
+    );
+    assert_eq!(
+        body["details"][0],
+        json!({"code": "INVALID_VALUE", "target": "name", "message": "is required"})
+    );
+    let (status, body) = api
+        .post(
+            &path,
+            &tree(json!([{"type": "POLICY", "value": {"id": "missing"}}])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body).1,
+        "children[0].value.id: authorization policy \"missing\" does not exist"
+    );
+    let level_ref = tree(json!([{"type": "RULE", "name": "r",
+        "condition": {"type": "REFERENCE", "reference": {"id": "accessPolicies/p/accessLevels/nope"}},
+        "effectSettings": {"type": "UNCONDITIONAL_PERMIT"}}]));
+    let (status, body) = api.post(&path, &level_ref).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body).1,
+        "children[0].condition.reference.id: access level \"accessPolicies/p/accessLevels/nope\" does not exist"
+    );
+    let (status, body) = api.post(&path, "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error(&body).0, "INVALID_DATA");
+}
+
+#[tokio::test]
+async fn references_may_not_dangle_or_loop() {
+    let api = Api::new().await;
+    let leaf = create(&api, &tree(json!([permit_if_eng()]))).await;
+    let leaf_id = leaf["id"].as_str().unwrap().to_string();
+    let root = create(
+        &api,
+        &tree(json!([{"type": "POLICY", "value": {"id": leaf_id}}])),
+    )
+    .await;
+    let root_id = root["id"].as_str().unwrap().to_string();
+    // leaf → root would close a loop.
+    let mut looped: Value =
+        serde_json::from_str(&tree(json!([{"type": "POLICY", "value": {"id": root_id}}]))).unwrap();
+    looped["version"] = leaf["version"].clone();
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/authorizationPolicies/{leaf_id}"),
+            Some(&looped.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error(&body).0, "INVALID_DATA");
+    assert!(error(&body).1.contains("cycle"), "{body}");
+    let (status, body) = api
+        .send(
+            Method::DELETE,
+            &format!("{ENV}/authorizationPolicies/{leaf_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body).1,
+        format!("authorizationPolicies[\"{root_id}\"].children[0].value.id: authorization policy \"{leaf_id}\" does not exist")
+    );
+}
+
+#[tokio::test]
+async fn decision_endpoints_evaluate_the_tree() {
+    let api = Api::new().await;
+    let policy = create(&api, &tree(json!([permit_if_eng()]))).await;
+    let pid = policy["id"].as_str().unwrap();
+    let body = json!({"name": "main", "description": "d", "policyId": pid}).to_string();
+    let (status, endpoint) = api.post(&format!("{ENV}/decisionEndpoints"), &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+    let eid = endpoint["id"].as_str().unwrap();
+    let url = format!("{ENV}/decisionEndpoints/{eid}");
+    let permit =
+        json!({"parameters": {"identity": {"email": "a@x.com", "claims": {"department": "eng"}}}});
+    let (status, res) = api.post(&url, &permit.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["decision"], "PERMIT");
+    let deny =
+        json!({"parameters": {"identity": {"email": "a@x.com", "claims": {"department": "ops"}}}});
+    assert_eq!(
+        api.post(&url, &deny.to_string()).await.1["decision"],
+        "DENY"
+    );
+    let (status, body) = api
+        .post(&url, r#"{"parameters": {"identity": {"emial": "x"}}}"#)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error(&body)
+            .1
+            .starts_with("parameters.identity.emial: unknown field `emial`"),
+        "{body}"
+    );
+    // The endpoint keeps its policy in use.
+    let (status, body) = api
+        .send(
+            Method::DELETE,
+            &format!("{ENV}/authorizationPolicies/{pid}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error(&body).0, "REQUEST_FAILED");
+    let (status, body) = api
+        .post(
+            &format!("{ENV}/decisionEndpoints"),
+            r#"{"name": "x", "policyId": "nope"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body).1,
+        "policyId: authorization policy \"nope\" does not exist"
+    );
+    let (status, body) = api.post(&format!("{ENV}/decisionEndpoints"), "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error(&body).1, "name: is required; policyId: is required");
+}
+
+#[tokio::test]
+async fn tokens_are_checked_in_pingones_shape() {
+    let api = Api::new().await;
+    let path = format!("{ENV}/authorizationPolicies");
+    let (status, body) = api.send_as(None, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error(&body).0, "ACCESS_FAILED");
+    let other = api.account_token("env2", false).await;
+    let (status, body) = api.send_as(Some(&other), Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        error(&body),
+        (
+            "ACCESS_FAILED",
+            "this token may not access environment env1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn writes_are_audited_and_policies_are_account_objects() {
+    let api = Api::new().await;
+    create(&api, &tree(json!([permit_if_eng()]))).await;
+    let objects = api.store.account_objects("env1").await.unwrap();
+    assert_eq!(objects.authorize_policies.len(), 1);
+    let (status, audit) = api.get("/v1/accounts/env1/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audit["result"][0]["action"], "AUTHORIZE_POLICIES.CREATED");
+}
