@@ -187,7 +187,7 @@ fn rng_pick<'a>(rng: &mut Rng, kinds: &[&'a str]) -> &'a str {
 /// One policy: the decision decides which rule types make sense.
 fn policy(rng: &mut Rng, id: String, cat: &mut Catalog, app: usize) -> Value {
     let roll = rng.below(100);
-    let (decision, include, require, exclude) = if roll < 55 || roll >= 75 && roll < 85 {
+    let (decision, include, require, exclude) = if roll < 55 || (75..85).contains(&roll) {
         let decision = if roll < 55 { "allow" } else { "deny" };
         (
             decision,
