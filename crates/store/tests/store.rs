@@ -25,10 +25,16 @@ async fn exercise(store: &Store) {
 
     // A write that is dropped leaves nothing, not even its sequence number.
     let mut w = store.begin_write("acc1", "tok").await.unwrap();
-    w.put(Kind::Group, "g2", &json!({"name": "x"}), &[]).await.unwrap();
+    w.put(Kind::Group, "g2", &json!({"name": "x"}), &[])
+        .await
+        .unwrap();
     drop(w);
     assert_eq!(store.current_sequence().await.unwrap(), seq1);
-    assert!(store.get("acc1", Kind::Group, "g2").await.unwrap().is_none());
+    assert!(store
+        .get("acc1", Kind::Group, "g2")
+        .await
+        .unwrap()
+        .is_none());
 
     let mut w = store.begin_write("acc1", "tok").await.unwrap();
     w.delete(Kind::Policy, "p1").await.unwrap();
@@ -40,13 +46,25 @@ async fn exercise(store: &Store) {
     assert_eq!(changes[2].op, ChangeOp::Delete);
     assert_eq!(changes[2].seq, seq2);
     assert_eq!(store.changes_since(seq1).await.unwrap().len(), 1);
-    assert!(store.referrers("acc1", Kind::Group, "g1").await.unwrap().is_empty());
+    assert!(store
+        .referrers("acc1", Kind::Group, "g1")
+        .await
+        .unwrap()
+        .is_empty());
 
     let objects = store.account_objects("acc1").await.unwrap();
-    assert_eq!(objects.groups, vec![json!({"name": "g", "include": [], "id": "g1"})]);
+    assert_eq!(
+        objects.groups,
+        vec![json!({"name": "g", "include": [], "id": "g1"})]
+    );
     assert!(objects.policies.is_empty());
     assert_eq!(store.accounts().await.unwrap(), vec!["acc1".to_string()]);
-    assert!(store.account_objects("acc2").await.unwrap().groups.is_empty());
+    assert!(store
+        .account_objects("acc2")
+        .await
+        .unwrap()
+        .groups
+        .is_empty());
 
     let page = store.list("acc1", Kind::Group, 5, 10).await.unwrap();
     assert!(page.items.is_empty());
@@ -65,9 +83,18 @@ async fn exercise(store: &Store) {
     };
     store.insert_signing_key(&key).await.unwrap();
     assert_eq!(store.signing_keys().await.unwrap(), vec![key.clone()]);
-    assert!(store.retire_signing_key("k1", "2026-02-01T00:00:00Z").await.unwrap());
+    assert!(store
+        .retire_signing_key("k1", "2026-02-01T00:00:00Z")
+        .await
+        .unwrap());
     assert_eq!(
-        store.signing_key("k1").await.unwrap().unwrap().retired_at.as_deref(),
+        store
+            .signing_key("k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .retired_at
+            .as_deref(),
         Some("2026-02-01T00:00:00Z")
     );
 }
@@ -117,7 +144,10 @@ async fn postgres_store_announces_each_commit() {
         async move {
             let store = Store::connect(&url).await.unwrap();
             let mut listener = sqlx::postgres::PgListener::connect(&url).await.unwrap();
-            listener.listen(portcullis_store::CHANGES_CHANNEL).await.unwrap();
+            listener
+                .listen(portcullis_store::CHANGES_CHANNEL)
+                .await
+                .unwrap();
             exercise(&store).await;
             let first = listener.recv().await.unwrap();
             assert_eq!(first.payload(), "acc1:1");
