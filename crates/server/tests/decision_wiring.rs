@@ -217,6 +217,18 @@ async fn access_requests_lists_the_decisions() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Retention keeps the newest rows of the account.
+    assert_eq!(n.store.prune_access_requests(1).await.expect("prune"), 1);
+    let (_, kept) = call(
+        &n.app,
+        "GET",
+        &format!("/client/v4/accounts/{ACC}/access/logs/access_requests"),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(kept["result"].as_array().map(Vec::len), Some(1));
+    assert_eq!(kept["result"][0]["user_email"], "mallory@example.com");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
