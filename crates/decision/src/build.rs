@@ -11,6 +11,10 @@ use portcullis_core::CompiledAccount;
 use portcullis_formats::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
 };
+use portcullis_formats::acm::AccessLevel;
+use portcullis_formats::lower::{lower_other_formats, OtherFormats};
+use portcullis_formats::pingone::PolicyNode;
+use portcullis_formats::ztna::ZtnaPolicy;
 use portcullis_formats::{from_value, ValidationErrors};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -43,6 +47,9 @@ pub enum BuildError {
         index: usize,
         message: String,
     },
+    /// Checks across objects failed (references, cycles); paths name the kind.
+    #[error("{0}")]
+    Invalid(String),
     #[error("compile: {0}")]
     Compile(String),
 }
@@ -174,7 +181,41 @@ pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<Accou
             policies,
         });
     }
+    let ztna_policies: Vec<ZtnaPolicy> = parse_all("ztna_policies", &objects.ztna_policies)?;
+    let authorize_policies: Vec<PolicyNode> =
+        parse_all("authorize_policies", &objects.authorize_policies)?;
+    // A level's store id is its full name, which the level already carries as
+    // `name`; the wire type has no `id`.
+    let access_levels: Vec<AccessLevel> = objects
+        .access_levels
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let mut value = value.clone();
+            if let Some(map) = value.as_object_mut() {
+                map.remove("id");
+            }
+            parse("access_levels", i, &value)
+        })
+        .collect::<Result<_, _>>()?;
+    let others = OtherFormats {
+        ztna_policies: &ztna_policies,
+        authorize_policies: &authorize_policies,
+        access_levels: &access_levels,
+    };
+    lower_other_formats("", others, &mut ir).map_err(|e| BuildError::Invalid(e.to_string()))?;
     Ok(ir)
+}
+
+fn parse_all<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    values: &[serde_json::Value],
+) -> Result<Vec<T>, BuildError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| parse(kind, i, value))
+        .collect()
 }
 
 /// Builds one account: lower, compile, index its external evaluations.
@@ -182,11 +223,6 @@ pub fn build_account(
     account_id: &str,
     objects: &AccountObjects,
 ) -> Result<BuiltAccount, BuildError> {
-    for (kind, value) in &objects.other {
-        if !matches!(value, serde_json::Value::Array(a) if a.is_empty()) {
-            tracing::warn!(account = account_id, kind = %kind, "objects of this kind are not used by the decision service yet");
-        }
-    }
     let ir = lower_account(account_id, objects)?;
     let compiled = CompiledAccount::compile(&ir).map_err(|e| BuildError::Compile(e.to_string()))?;
     Ok(BuiltAccount {
@@ -300,5 +336,49 @@ mod tests {
         };
         let err = build_account("acc", &objects).unwrap_err().to_string();
         assert!(err.starts_with("policies[0]"), "{err}");
+    }
+    #[test]
+    fn stored_access_levels_and_ztna_policies_reach_the_decision() {
+        let objects = AccountObjects {
+            access_levels: vec![json!({"id": "accessPolicies/p1/accessLevels/corp_net",
+                "name": "accessPolicies/p1/accessLevels/corp_net", "title": "corp net",
+                "basic": {"conditions": [{"ipSubnetworks": ["10.0.0.0/8"]}]}})],
+            ztna_policies: vec![json!({"id": "6f1c2a0e-0000-4000-8000-000000000001",
+                "name": "block", "decision": "deny",
+                "subjects": [{"type": "user", "id": "mallory@example.com"}],
+                "resources": [{"type": "application", "id": "wiki"}],
+                "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z"})],
+            ..AccountObjects::default()
+        };
+        let built = build_account("acc", &objects).unwrap();
+        let request: portcullis_core::RequestContext = serde_json::from_value(json!({
+            "identity": {"email": "alice@example.com"},
+            "network": {"ip": "10.1.2.3"}
+        }))
+        .unwrap();
+        let result = built
+            .compiled
+            .evaluate(&request, portcullis_core::eval::EvalOptions::default())
+            .to_result();
+        assert_eq!(
+            result.access_levels,
+            vec!["accessPolicies/p1/accessLevels/corp_net".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_reference_to_a_missing_level_is_refused_with_its_path() {
+        let objects = AccountObjects {
+            authorize_policies: vec![json!({"id": "root", "type": "POLICY", "name": "root",
+                "combiningAlgorithm": {"algorithm": "DENY_OVERRIDES"},
+                "condition": {"type": "REFERENCE",
+                              "reference": {"id": "accessPolicies/p/accessLevels/nope"}}})],
+            ..AccountObjects::default()
+        };
+        let err = build_account("acc", &objects).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "authorize_policies[0].condition.reference.id: access level \"accessPolicies/p/accessLevels/nope\" does not exist"
+        );
     }
 }

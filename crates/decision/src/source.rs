@@ -2,7 +2,6 @@
 //! (through an adapter in the server); tests use an in-memory fake. Decisions never
 //! call it: only the [`crate::Refresher`] does.
 
-use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -37,9 +36,15 @@ pub struct AccountObjects {
     pub lists: Vec<serde_json::Value>,
     #[serde(default)]
     pub service_tokens: Vec<serde_json::Value>,
-    /// Kinds this build cannot lower yet (ZTNA, PingOne, ACM); reported, not used.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, serde_json::Value>,
+    /// ZTNA access policies (`/v1/accounts/{id}/ztna/policies`).
+    #[serde(default)]
+    pub ztna_policies: Vec<serde_json::Value>,
+    /// PingOne Authorize policy trees (`authorizationPolicies`).
+    #[serde(default)]
+    pub authorize_policies: Vec<serde_json::Value>,
+    /// Google ACM access levels, each with `id` = its full level name.
+    #[serde(default)]
+    pub access_levels: Vec<serde_json::Value>,
 }
 
 impl AccountObjects {
@@ -49,11 +54,9 @@ impl AccountObjects {
             && self.groups.is_empty()
             && self.lists.is_empty()
             && self.service_tokens.is_empty()
-            && self.other.values().all(|v| match v {
-                serde_json::Value::Array(a) => a.is_empty(),
-                serde_json::Value::Null => true,
-                _ => false,
-            })
+            && self.ztna_policies.is_empty()
+            && self.authorize_policies.is_empty()
+            && self.access_levels.is_empty()
     }
 }
 

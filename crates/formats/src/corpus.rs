@@ -9,12 +9,13 @@ use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef};
 use portcullis_core::service_token::hash_secret;
 use serde::{Deserialize, Serialize};
 
-use crate::acm::{validate_level_set, AccessLevel};
+use crate::acm::AccessLevel;
 use crate::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
 };
 use crate::error::ValidationErrors;
-use crate::pingone::{validate_policy_set, PolicyNode};
+use crate::lower::{lower_other_formats, OtherFormats};
+use crate::pingone::PolicyNode;
 use crate::ztna::ZtnaPolicy;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -156,47 +157,15 @@ impl Setup {
                 policies,
             });
         }
-        for (i, policy) in self.ztna_policies.iter().enumerate() {
-            check(format!("setup.ztna_policies[{i}]"), policy.validate());
-            ir.ztna_policies.push(policy.lower());
-        }
         for (i, policy) in self.authorize_policies.iter().enumerate() {
-            let path = format!("setup.authorize_policies[{i}]");
-            check(path.clone(), policy.validate());
-            check(path, require_id(&policy.id));
-            let id = policy.id.as_deref().unwrap_or_default();
-            ir.authorize_policies.push(policy.lower(id));
+            check(format!("setup.authorize_policies[{i}]"), require_id(&policy.id));
         }
-        let ids: Vec<(&str, &PolicyNode)> = self
-            .authorize_policies
-            .iter()
-            .map(|p| (p.id.as_deref().unwrap_or_default(), p))
-            .collect();
-        check("setup.authorize_policies".into(), validate_policy_set(&ids));
-        let level_names: BTreeSet<&str> = self
-            .access_levels
-            .iter()
-            .filter_map(|l| l.name.as_deref())
-            .collect();
-        for (i, policy) in self.authorize_policies.iter().enumerate() {
-            for (path, level) in policy.level_references() {
-                if !level_names.contains(level.as_str()) {
-                    check(
-                        format!("setup.authorize_policies[{i}]"),
-                        Err(ValidationErrors::single(
-                            path,
-                            format!("access level {level:?} does not exist"),
-                        )),
-                    );
-                }
-            }
-        }
-        for (i, level) in self.access_levels.iter().enumerate() {
-            check(format!("setup.access_levels[{i}]"), level.validate());
-            ir.access_levels.push(level.lower());
-        }
-        let levels: Vec<&AccessLevel> = self.access_levels.iter().collect();
-        check("setup.access_levels".into(), validate_level_set(&levels));
+        let others = OtherFormats {
+            ztna_policies: &self.ztna_policies,
+            authorize_policies: &self.authorize_policies,
+            access_levels: &self.access_levels,
+        };
+        check(String::new(), lower_other_formats("setup.", others, &mut ir));
         errors.into_result().map(|_| ir)
     }
 }
@@ -309,8 +278,8 @@ mod tests {
                                    "basic": {"conditions": [{"ipSubnetworks": ["10.0.0.1/8"]}]}}]
             })),
             [
-                "setup.ztna_policies[0].id: is required",
                 "setup.authorize_policies[0].id: is required in a corpus setup",
+                "setup.ztna_policies[0].id: is required",
                 "setup.authorize_policies[0].children[0].value.id: authorization policy \"missing\" does not exist",
                 "setup.authorize_policies[0].condition.reference.id: access level \"accessPolicies/p/accessLevels/nope\" does not exist",
                 "setup.access_levels[0].basic.conditions[0].ipSubnetworks[0]: \"10.0.0.1/8\" is not truncated: the host bits of the address must be zero (use \"10.0.0.0/8\")",

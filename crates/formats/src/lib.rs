@@ -8,6 +8,7 @@ pub mod cloudflare;
 pub mod corpus;
 pub mod country;
 pub mod error;
+pub mod lower;
 pub mod pingone;
 pub mod ztna;
 

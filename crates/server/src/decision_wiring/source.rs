@@ -51,7 +51,9 @@ impl SnapshotSource for StoreSource {
             groups: objects.groups,
             lists: objects.lists,
             service_tokens: objects.service_tokens,
-            other: Default::default(),
+            ztna_policies: objects.ztna_policies,
+            authorize_policies: objects.authorize_policies,
+            access_levels: objects.access_levels,
         })
     }
 
