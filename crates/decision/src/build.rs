@@ -8,10 +8,10 @@ use std::sync::Arc;
 use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef, Condition, Predicate};
 use portcullis_core::service_token::hash_secret;
 use portcullis_core::CompiledAccount;
+use portcullis_formats::acm::AccessLevel;
 use portcullis_formats::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
 };
-use portcullis_formats::acm::AccessLevel;
 use portcullis_formats::lower::{lower_other_formats, OtherFormats};
 use portcullis_formats::pingone::PolicyNode;
 use portcullis_formats::ztna::ZtnaPolicy;
@@ -116,9 +116,16 @@ pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<Accou
     }
     for (i, value) in objects.service_tokens.iter().enumerate() {
         let mut value = value.clone();
-        let stored_hash = value
-            .as_object_mut()
-            .and_then(|o| o.remove("client_secret_sha256"));
+        // What the store keeps beside the wire document: the secret's hash (and the
+        // previous one during rotation) and whether the token is enabled.
+        let (stored_hash, enabled) = match value.as_object_mut() {
+            Some(o) => {
+                o.remove("previous_client_secret_sha256");
+                let enabled = o.remove("enabled").and_then(|v| v.as_bool());
+                (o.remove("client_secret_sha256"), enabled.unwrap_or(true))
+            }
+            None => (None, true),
+        };
         let token: ServiceToken = parse("service_tokens", i, &value)?;
         token
             .validate()
@@ -138,6 +145,9 @@ pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<Accou
                 message: "client_secret_sha256 is missing or not 64 hex digits".into(),
             });
         };
+        // A disabled token keeps its id (rules may still name it) but gets a hash no
+        // secret has, so it never authenticates.
+        let hash = if enabled { hash } else { [0u8; 32] };
         ir.service_tokens
             .push(token.lower(&object_id("service_tokens", i, &token.id)?, hash));
     }
@@ -380,5 +390,30 @@ mod tests {
             err,
             "authorize_policies[0].condition.reference.id: access level \"accessPolicies/p/accessLevels/nope\" does not exist"
         );
+    }
+
+    #[test]
+    fn stored_service_token_bookkeeping_is_read_not_refused() {
+        let hash: String = hash_secret("s3cret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let token = |enabled: bool| {
+            json!({"id": "t1", "name": "ci", "client_id": "cid.access",
+                   "client_secret_sha256": hash, "previous_client_secret_sha256": hash,
+                   "enabled": enabled})
+        };
+        let on = AccountObjects {
+            service_tokens: vec![token(true)],
+            ..AccountObjects::default()
+        };
+        let ir = lower_account("acc", &on).unwrap();
+        assert_eq!(ir.service_tokens[0].secret_sha256, hash_secret("s3cret"));
+        let off = AccountObjects {
+            service_tokens: vec![token(false)],
+            ..AccountObjects::default()
+        };
+        let ir = lower_account("acc", &off).unwrap();
+        assert_eq!(ir.service_tokens[0].secret_sha256, [0u8; 32]);
     }
 }

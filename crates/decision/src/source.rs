@@ -2,7 +2,6 @@
 //! (through an adapter in the server); tests use an in-memory fake. Decisions never
 //! call it: only the [`crate::Refresher`] does.
 
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 

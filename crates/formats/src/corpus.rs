@@ -158,14 +158,20 @@ impl Setup {
             });
         }
         for (i, policy) in self.authorize_policies.iter().enumerate() {
-            check(format!("setup.authorize_policies[{i}]"), require_id(&policy.id));
+            check(
+                format!("setup.authorize_policies[{i}]"),
+                require_id(&policy.id),
+            );
         }
         let others = OtherFormats {
             ztna_policies: &self.ztna_policies,
             authorize_policies: &self.authorize_policies,
             access_levels: &self.access_levels,
         };
-        check(String::new(), lower_other_formats("setup.", others, &mut ir));
+        check(
+            String::new(),
+            lower_other_formats("setup.", others, &mut ir),
+        );
         errors.into_result().map(|_| ir)
     }
 }
