@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef, Condition, Predicate};
+use portcullis_core::ir::{AccountIr, Condition, Predicate};
 use portcullis_core::service_token::hash_secret;
 use portcullis_core::CompiledAccount;
 use portcullis_formats::acm::AccessLevel;
 use portcullis_formats::cloudflare::{
-    AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
+    AccessApplication, AccessGroup, AccessPolicy, ServiceToken, ZeroTrustList,
 };
 use portcullis_formats::lower::{lower_other_formats, OtherFormats};
 use portcullis_formats::pingone::PolicyNode;
@@ -163,33 +163,10 @@ pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<Accou
         let app: AccessApplication = parse("apps", i, value)?;
         app.validate().map_err(|e| object_error("apps", i, e))?;
         let app_id = object_id("apps", i, &app.id)?;
-        let mut policies = Vec::new();
-        let attached = app
-            .attached_policies()
+        let lowered = app
+            .lower(&app_id, &mut ir.policies)
             .map_err(|e| object_error("apps", i, e))?;
-        for attached in attached {
-            let policy_id = match attached.kind {
-                AttachedKind::Reusable(id) => id.to_string(),
-                AttachedKind::Inline(policy) => {
-                    let id = policy
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| format!("{app_id}/policies[{}]", attached.index));
-                    ir.policies.push(policy.lower(&id));
-                    id
-                }
-            };
-            policies.push(AppPolicyRef {
-                policy_id,
-                precedence: attached.precedence,
-            });
-        }
-        ir.apps.push(AppIr {
-            id: app_id,
-            aud: app.aud.clone(),
-            destinations: app.host_patterns(),
-            policies,
-        });
+        ir.apps.push(lowered);
     }
     let ztna_policies: Vec<ZtnaPolicy> = parse_all("ztna_policies", &objects.ztna_policies)?;
     let authorize_policies: Vec<PolicyNode> =

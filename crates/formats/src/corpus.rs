@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use portcullis_core::context::RequestContext;
 use portcullis_core::decision::{AuthorizeDecision, Decision, DecisionResult};
-use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef};
+use portcullis_core::ir::AccountIr;
 use portcullis_core::service_token::hash_secret;
 use serde::{Deserialize, Serialize};
 
 use crate::acm::AccessLevel;
 use crate::cloudflare::{
-    AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
+    AccessApplication, AccessGroup, AccessPolicy, ServiceToken, ZeroTrustList,
 };
 use crate::error::ValidationErrors;
 use crate::lower::{lower_other_formats, OtherFormats};
@@ -132,30 +132,10 @@ impl Setup {
             check(path.clone(), app.validate());
             check(path.clone(), require_id(&app.id));
             let app_id = app.id.clone().unwrap_or_default();
-            let mut policies = Vec::new();
-            for attached in app.attached_policies().unwrap_or_default() {
-                let policy_id = match attached.kind {
-                    AttachedKind::Reusable(id) => id.to_string(),
-                    AttachedKind::Inline(policy) => {
-                        let id = policy
-                            .id
-                            .clone()
-                            .unwrap_or_else(|| format!("{app_id}/policies[{}]", attached.index));
-                        ir.policies.push(policy.lower(&id));
-                        id
-                    }
-                };
-                policies.push(AppPolicyRef {
-                    policy_id,
-                    precedence: attached.precedence,
-                });
+            // Precedence clashes were reported by `validate` above.
+            if let Ok(lowered) = app.lower(&app_id, &mut ir.policies) {
+                ir.apps.push(lowered);
             }
-            ir.apps.push(AppIr {
-                id: app_id,
-                aud: app.aud.clone(),
-                destinations: app.host_patterns(),
-                policies,
-            });
         }
         for (i, policy) in self.authorize_policies.iter().enumerate() {
             check(

@@ -2,9 +2,9 @@
 //! check a write before committing it) and the decision service (to build a
 //! snapshot) turn what is stored into something the compiler accepts.
 
-use portcullis_core::ir::{AccountIr, AppIr, AppPolicyRef};
+use portcullis_core::ir::AccountIr;
 use portcullis_formats::cloudflare::{
-    AccessApplication, AccessGroup, AccessPolicy, AttachedKind, ServiceToken, ZeroTrustList,
+    AccessApplication, AccessGroup, AccessPolicy, ServiceToken, ZeroTrustList,
 };
 use portcullis_formats::{from_value, ValidationErrors};
 
@@ -104,36 +104,10 @@ pub fn account_ir(objects: &AccountObjects) -> Result<AccountIr, ValidationError
                 continue;
             }
         };
-        let attached = match app.attached_policies() {
-            Ok(a) => a,
-            Err(e) => {
-                errors.0.extend(e.0);
-                continue;
-            }
-        };
-        let mut policies = Vec::new();
-        for a in attached {
-            let policy_id = match a.kind {
-                AttachedKind::Reusable(pid) => pid.to_string(),
-                AttachedKind::Inline(p) => {
-                    let pid =
-                        p.id.clone()
-                            .unwrap_or_else(|| format!("{id}/policies[{}]", a.index));
-                    ir.policies.push(p.lower(&pid));
-                    pid
-                }
-            };
-            policies.push(AppPolicyRef {
-                policy_id,
-                precedence: a.precedence,
-            });
+        match app.lower(&id, &mut ir.policies) {
+            Ok(lowered) => ir.apps.push(lowered),
+            Err(e) => errors.0.extend(e.0),
         }
-        ir.apps.push(AppIr {
-            id: id.clone(),
-            aud: app.aud.clone(),
-            destinations: app.host_patterns(),
-            policies,
-        });
     }
     errors.into_result().map(|_| ir)
 }

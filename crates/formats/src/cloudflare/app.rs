@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use portcullis_core::apps::Destination as HostPattern;
+use portcullis_core::ir::{AccessPolicyIr, AppIr, AppPolicyRef};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
@@ -344,6 +345,41 @@ impl AccessApplication {
             });
         }
         errors.into_result().map(|_| out)
+    }
+
+    /// Lowers the application under `app_id`. Its inline policies are lowered into
+    /// `policies` (one without an id becomes `{app_id}/policies[{index}]`); reusable
+    /// ones are referenced by id. Corpus setups, the admin API's write check and the
+    /// decision snapshot all lower applications here.
+    pub fn lower(
+        &self,
+        app_id: &str,
+        policies: &mut Vec<AccessPolicyIr>,
+    ) -> Result<AppIr, ValidationErrors> {
+        let mut refs = Vec::new();
+        for attached in self.attached_policies()? {
+            let policy_id = match attached.kind {
+                AttachedKind::Reusable(id) => id.to_string(),
+                AttachedKind::Inline(policy) => {
+                    let id = policy
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| format!("{app_id}/policies[{}]", attached.index));
+                    policies.push(policy.lower(&id));
+                    id
+                }
+            };
+            refs.push(AppPolicyRef {
+                policy_id,
+                precedence: attached.precedence,
+            });
+        }
+        Ok(AppIr {
+            id: app_id.to_string(),
+            aud: self.aud.clone(),
+            destinations: self.host_patterns(),
+            policies: refs,
+        })
     }
 }
 
