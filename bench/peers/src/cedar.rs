@@ -36,6 +36,7 @@ pub struct CedarEngine {
 }
 
 /// A request in Cedar's form, built before timing starts.
+#[derive(Clone)]
 pub struct CedarRequest {
     app: String,
     identity: bool,

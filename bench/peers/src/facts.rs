@@ -63,7 +63,8 @@ impl TokenTable {
             app: req
                 .resource
                 .as_ref()
-                .and_then(|r| r.app_id.clone())
+                .and_then(|r| r.host.as_deref())
+                .map(app_of_host)
                 .unwrap_or_default(),
             identity: identity.is_some(),
             email: identity
@@ -100,4 +101,12 @@ impl std::fmt::Display for Outcome {
             None => f.write_str(&self.decision),
         }
     }
+}
+
+/// The application id a request host belongs to (empty when none).
+pub fn app_of_host(host: &str) -> String {
+    host.strip_suffix(".example.com")
+        .filter(|name| name.starts_with("app-"))
+        .map(str::to_string)
+        .unwrap_or_default()
 }

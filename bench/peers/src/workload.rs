@@ -63,6 +63,14 @@ pub struct Workload {
     pub requests: Vec<RequestContext>,
 }
 
+/// Request paths; every application covers its whole host.
+const PATHS: &[&str] = &["/", "/dashboard", "/api/v1/items?page=2", "/static/app.js"];
+
+/// The host of application `k`; `facts::app_of_host` is its inverse.
+pub fn app_host(k: usize) -> String {
+    format!("app-{k}.example.com")
+}
+
 fn domain(k: usize) -> String {
     format!("d{k}.example")
 }
@@ -301,7 +309,7 @@ pub fn generate(shape: Shape, seed: u64) -> Workload {
         }
         apps.push(
             json!({"id": format!("app-{a}"), "name": format!("app {a}"), "type": "self_hosted",
-                         "domain": format!("app-{a}.example.com"), "policies": links}),
+                         "domain": app_host(a), "policies": links}),
         );
     }
     let setup = json!({"account_id": "bench", "groups": groups, "lists": lists,
@@ -317,13 +325,15 @@ pub fn generate(shape: Shape, seed: u64) -> Workload {
 fn request(rng: &mut Rng, apps: usize, cat: &Catalog) -> RequestContext {
     let app = rng.below(apps);
     let mut req = RequestContext {
+        // Applications are found by host and path, as forward-auth finds them; a
+        // few requests go to a host no application covers.
         resource: Some(Resource {
-            // A few requests name an application that does not exist.
-            app_id: Some(if rng.chance(1) {
-                "app-missing".into()
+            host: Some(if rng.chance(1) {
+                "missing.example.com".into()
             } else {
-                format!("app-{app}")
+                app_host(app)
             }),
+            path: Some(rng.pick(PATHS).to_string()),
             ..Resource::default()
         }),
         ..RequestContext::default()

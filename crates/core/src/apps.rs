@@ -91,10 +91,13 @@ impl Destination {
 /// is already in normal form, which is the common case.
 pub fn normalize_host(host: &str) -> Cow<'_, str> {
     let mut host = host;
-    if let Some(i) = host.rfind(':') {
-        // Keep IPv6 literals ("[::1]:8443" → "[::1]") intact.
-        if !host[i..].contains(']') && host[i + 1..].bytes().all(|b| b.is_ascii_digit()) {
-            host = &host[..i];
+    // A port is a `:` followed only by digits at the end; scanning back over the
+    // digits (usually none) is cheaper than searching for the last `:`, and keeps
+    // IPv6 literals ("[::1]:8443" → "[::1]") intact.
+    let digits = host.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if let Some(colon) = host.len().checked_sub(digits + 1) {
+        if host.as_bytes()[colon] == b':' {
+            host = &host[..colon];
         }
     }
     let host = host.strip_suffix('.').unwrap_or(host);

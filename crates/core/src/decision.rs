@@ -94,9 +94,20 @@ pub struct Obligations {
     pub isolation: bool,
 }
 
+/// No obligations, as a static so that verdicts without any borrow it instead of
+/// building (and moving) an empty value on every decision.
+pub static NO_OBLIGATIONS: Obligations = Obligations {
+    session_duration: None,
+    reauth_interval: None,
+    mfa: None,
+    approval: None,
+    purpose_justification: None,
+    isolation: false,
+};
+
 impl Obligations {
     pub fn is_empty(&self) -> bool {
-        self == &Obligations::default()
+        self == &NO_OBLIGATIONS
     }
 
     /// Merges the obligations of another permitting source into these: the stricter

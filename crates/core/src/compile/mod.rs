@@ -75,7 +75,9 @@ pub(crate) struct CompiledPolicy {
     pub include: Box<[Cond]>,
     pub require: Box<[Cond]>,
     pub exclude: Box<[Cond]>,
-    pub obligations: Obligations,
+    /// Boxed: read only when the policy matches, and without it a policy is one
+    /// cache line instead of four, which is what the evaluation loop walks.
+    pub obligations: Box<Obligations>,
 }
 
 /// An application and its policies in evaluation order.
@@ -396,7 +398,7 @@ impl CompiledAccount {
                 include: r.lower_all(&policy.include, "include")?,
                 require: r.lower_all(&policy.require, "require")?,
                 exclude: r.lower_all(&policy.exclude, "exclude")?,
-                obligations: policy.obligations.clone(),
+                obligations: Box::new(policy.obligations.clone()),
             });
         }
 

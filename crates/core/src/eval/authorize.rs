@@ -9,13 +9,11 @@
 //! attribute, keeps the items whose decision equals its filter, and decides the
 //! filter decision if any item was kept (NOT_APPLICABLE otherwise).
 
-use std::borrow::Cow;
-
 use super::request::{Eval, Tri};
-use super::{AuthorizeOutcome, SourceVerdict};
+use super::{AuthorizeOutcome, SourceObligations, SourceVerdict};
 use crate::attribute::{json_value, AttrValue};
 use crate::compile::{AuthorizeNode, CompiledEffect, Cond};
-use crate::decision::{AuthorizeDecision as D, Decision, ExplainEntry, Obligations};
+use crate::decision::{AuthorizeDecision as D, Decision, ExplainEntry};
 use crate::ir::{CombiningAlgorithm, StatementAppliesIf, StatementIr};
 
 pub(crate) fn decide<'a>(
@@ -35,7 +33,7 @@ pub(crate) fn decide<'a>(
             SourceVerdict {
                 decision: Decision::Deny,
                 policy_id: None,
-                obligations: Cow::Owned(Obligations::default()),
+                obligations: SourceObligations::NONE,
             },
             AuthorizeOutcome {
                 decision: D::NotApplicable,
@@ -58,7 +56,7 @@ pub(crate) fn decide<'a>(
             Decision::Deny
         },
         policy_id: Some(root_id),
-        obligations: Cow::Owned(Obligations::default()),
+        obligations: SourceObligations::NONE,
     };
     (
         verdict,

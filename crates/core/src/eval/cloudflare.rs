@@ -8,13 +8,11 @@
 //! `mfa_required`, naming the policy and carrying the `mfa` obligation (which
 //! authenticators the user may use), instead of `allow`.
 
-use std::borrow::Cow;
-
 use super::explain;
 use super::request::{Eval, RulesOutcome};
-use super::SourceVerdict;
+use super::{SourceObligations, SourceVerdict};
 use crate::compile::CompiledApp;
-use crate::decision::{Decision, ExplainEntry, Obligations};
+use crate::decision::{Decision, ExplainEntry};
 use crate::ir::PolicyAction;
 
 pub(crate) fn decide<'a>(
@@ -35,11 +33,7 @@ pub(crate) fn decide<'a>(
                     .into(),
             });
         }
-        return SourceVerdict {
-            decision: Decision::LoginRequired,
-            policy_id: None,
-            obligations: Cow::Owned(Obligations::default()),
-        };
+        return SourceVerdict::bare(Decision::LoginRequired);
     }
     if let Some(v) = first_match(ev, second, trace) {
         return v;
@@ -51,11 +45,7 @@ pub(crate) fn decide<'a>(
             because: format!("no policy of app {:?} matched: deny", &*app.id),
         });
     }
-    SourceVerdict {
-        decision: Decision::Deny,
-        policy_id: None,
-        obligations: Cow::Owned(Obligations::default()),
-    }
+    SourceVerdict::bare(Decision::Deny)
 }
 
 fn first_match<'a>(
@@ -92,7 +82,7 @@ fn first_match<'a>(
             return Some(SourceVerdict {
                 decision,
                 policy_id: Some(&policy.id),
-                obligations: Cow::Borrowed(&policy.obligations),
+                obligations: SourceObligations::Snapshot(&policy.obligations),
             });
         }
     }

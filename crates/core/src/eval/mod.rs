@@ -20,6 +20,7 @@ use crate::compile::{CompiledAccount, CompiledApp};
 use crate::context::RequestContext;
 use crate::decision::{
     AuthorizeDecision, Decision, DecisionResult, ExplainEntry, Obligations, StatementResult,
+    NO_OBLIGATIONS,
 };
 use crate::ir::StatementIr;
 use request::Eval;
@@ -55,15 +56,53 @@ pub struct Verdict<'a> {
 pub(crate) struct SourceVerdict<'a> {
     pub decision: Decision,
     pub policy_id: Option<&'a str>,
-    pub obligations: Cow<'a, Obligations>,
+    pub obligations: SourceObligations<'a>,
+}
+
+/// The obligations of one source's answer: borrowed from the snapshot in the
+/// common case; obligations built for this request are boxed, so that a verdict
+/// stays a few words to move around.
+pub(crate) enum SourceObligations<'a> {
+    Snapshot(&'a Obligations),
+    Built(Box<Obligations>),
+}
+
+impl<'a> SourceObligations<'a> {
+    pub(crate) const NONE: SourceObligations<'static> =
+        SourceObligations::Snapshot(&NO_OBLIGATIONS);
+
+    fn get(&self) -> &Obligations {
+        match self {
+            SourceObligations::Snapshot(o) => o,
+            SourceObligations::Built(o) => o,
+        }
+    }
+
+    /// Merges another permitting source's obligations into these (copying the
+    /// snapshot's first).
+    fn merge(&mut self, other: &Obligations) {
+        let mut built = match std::mem::replace(self, SourceObligations::NONE) {
+            SourceObligations::Snapshot(o) => Box::new(o.clone()),
+            SourceObligations::Built(o) => o,
+        };
+        built.merge(other);
+        *self = SourceObligations::Built(built);
+    }
+
+    fn into_cow(self) -> Cow<'a, Obligations> {
+        match self {
+            SourceObligations::Snapshot(o) => Cow::Borrowed(o),
+            SourceObligations::Built(o) => Cow::Owned(*o),
+        }
+    }
 }
 
 impl SourceVerdict<'_> {
-    fn bare(decision: Decision) -> Self {
+    pub(crate) fn bare(decision: Decision) -> Self {
         SourceVerdict {
             decision,
             policy_id: None,
-            obligations: Cow::Owned(Obligations::default()),
+            obligations: SourceObligations::NONE,
         }
     }
 }
@@ -108,7 +147,7 @@ fn combine<'a>(combined: &mut Option<SourceVerdict<'a>>, next: SourceVerdict<'a>
                 next
             } else {
                 if cur_rank == 0 && next_rank == 0 {
-                    current.obligations.to_mut().merge(&next.obligations);
+                    current.obligations.merge(next.obligations.get());
                 }
                 current
             }
@@ -180,15 +219,15 @@ impl CompiledAccount {
             .map(|i| &*self.levels[i as usize].name)
             .collect();
         let obligations = if verdict.decision.permits() {
-            verdict.obligations
+            verdict.obligations.into_cow()
         } else if verdict.decision == Decision::MfaRequired {
             // The step-up tells the caller which authenticators the user may use.
             Cow::Owned(Obligations {
-                mfa: verdict.obligations.mfa.clone(),
+                mfa: verdict.obligations.get().mfa.clone(),
                 ..Obligations::default()
             })
         } else {
-            Cow::Owned(Obligations::default())
+            Cow::Borrowed(&NO_OBLIGATIONS)
         };
         Verdict {
             decision: verdict.decision,

@@ -91,10 +91,17 @@ impl<'s, 'r> Eval<'s, 'r> {
             .as_ref()
             .and_then(|i| i.email.as_deref())
             .map(|e| {
-                if e.chars().any(char::is_uppercase) {
-                    Cow::Owned(e.to_lowercase())
+                // Almost every address is ASCII: check its bytes, and take the
+                // Unicode path only for the rest.
+                let lower = if e.is_ascii() {
+                    !e.bytes().any(|b| b.is_ascii_uppercase())
                 } else {
+                    !e.chars().any(char::is_uppercase)
+                };
+                if lower {
                     Cow::Borrowed(e)
+                } else {
+                    Cow::Owned(e.to_lowercase())
                 }
             });
         let country = req
@@ -273,10 +280,7 @@ impl<'s, 'r> Eval<'s, 'r> {
                 (CompiledList::Email(set), Some(e)) => set.contains(e),
                 _ => false,
             },
-            Leaf::EmailDomain(d) => self
-                .email()
-                .and_then(|e| e.rsplit_once('@'))
-                .is_some_and(|(_, domain)| domain == &**d),
+            Leaf::EmailDomain(d) => self.email().is_some_and(|e| email_in_domain(e, d)),
             Leaf::Ip(set) => self.ip().is_some_and(|ip| set.contains(ip)),
             Leaf::IpList(idx) => match (&self.acct.lists[*idx as usize], self.ip()) {
                 (CompiledList::Ip(set), Some(ip)) => set.contains(ip),
@@ -391,6 +395,15 @@ impl<'s, 'r> Eval<'s, 'r> {
     }
 }
 
+/// Whether the part of `email` after its last `@` is `domain`. Compares the tail
+/// first: that rejects most addresses without searching for the `@`.
+fn email_in_domain(email: &str, domain: &str) -> bool {
+    email.len() > domain.len()
+        && email.ends_with(domain)
+        && email.as_bytes()[email.len() - domain.len() - 1] == b'@'
+        && !domain.contains('@')
+}
+
 /// OIDC: a string claim matches by equality, an array claim by membership.
 fn claim_matches(claim: &serde_json::Value, value: &str) -> bool {
     match claim {
@@ -453,7 +466,17 @@ pub(crate) fn version_at_least(version: &str, minimum: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::version_at_least;
+    use super::{email_in_domain, version_at_least};
+
+    #[test]
+    fn email_domain_is_the_part_after_the_last_at() {
+        assert!(email_in_domain("a@example.com", "example.com"));
+        assert!(!email_in_domain("a@sub.example.com", "example.com"));
+        assert!(!email_in_domain("a@badexample.com", "example.com"));
+        assert!(!email_in_domain("example.com", "example.com"));
+        assert!(!email_in_domain("@example.com", "@example.com"));
+        assert!(email_in_domain("a@b@example.com", "example.com"));
+    }
 
     #[test]
     fn compares_dotted_versions() {

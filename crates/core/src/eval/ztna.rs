@@ -3,11 +3,9 @@
 //! request when any enabled policy lists its resource; if none of those applies
 //! to the subject and conditions, the request is denied.
 
-use std::borrow::Cow;
-
 use super::explain::describe;
 use super::request::Eval;
-use super::SourceVerdict;
+use super::{SourceObligations, SourceVerdict};
 use crate::compile::CompiledZtna;
 use crate::decision::{Decision, ExplainEntry, Obligations};
 use crate::ir::ZtnaEffect;
@@ -101,14 +99,13 @@ pub(crate) fn decide<'a>(
     } else {
         (Decision::Deny, None)
     };
-    let obligations = if decision == Decision::Allow {
-        obligations.unwrap_or_default()
-    } else {
-        Obligations::default()
+    let obligations = match obligations {
+        Some(merged) if decision == Decision::Allow => SourceObligations::Built(Box::new(merged)),
+        _ => SourceObligations::NONE,
     };
     Some(SourceVerdict {
         decision,
         policy_id: policy.map(|p| &*p.id),
-        obligations: Cow::Owned(obligations),
+        obligations,
     })
 }
