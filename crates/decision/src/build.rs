@@ -13,7 +13,7 @@ use portcullis_formats::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, ServiceToken, ZeroTrustList,
 };
 use portcullis_formats::lower::{lower_other_formats, OtherFormats};
-use portcullis_formats::pingone::PolicyNode;
+use portcullis_formats::pingone::{DecisionEndpoint, PolicyNode};
 use portcullis_formats::ztna::ZtnaPolicy;
 use portcullis_formats::{from_value, ValidationErrors};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -191,6 +191,17 @@ pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<Accou
         access_levels: &access_levels,
     };
     lower_other_formats("", others, &mut ir).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    for (i, value) in objects.decision_endpoints.iter().enumerate() {
+        let endpoint: DecisionEndpoint = parse("decision_endpoints", i, value)?;
+        endpoint
+            .validate()
+            .map_err(|e| object_error("decision_endpoints", i, e))?;
+        ir.decision_endpoints.push(endpoint.lower(&object_id(
+            "decision_endpoints",
+            i,
+            &endpoint.id,
+        )?));
+    }
     Ok(ir)
 }
 

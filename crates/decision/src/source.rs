@@ -44,6 +44,9 @@ pub struct AccountObjects {
     /// Google ACM access levels, each with `id` = its full level name.
     #[serde(default)]
     pub access_levels: Vec<serde_json::Value>,
+    /// PingOne decision endpoints (`{name, description, policyId}` with `id`).
+    #[serde(default)]
+    pub decision_endpoints: Vec<serde_json::Value>,
 }
 
 impl AccountObjects {
@@ -56,6 +59,7 @@ impl AccountObjects {
             && self.ztna_policies.is_empty()
             && self.authorize_policies.is_empty()
             && self.access_levels.is_empty()
+            && self.decision_endpoints.is_empty()
     }
 }
 

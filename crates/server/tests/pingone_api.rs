@@ -3,8 +3,11 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use axum::http::{Method, StatusCode};
 use common::Api;
+use portcullis_store::Kind;
 use serde_json::{json, Value};
 
 const ENV: &str = "/v1/environments/env1";
@@ -184,25 +187,60 @@ async fn references_may_not_dangle_or_loop() {
     );
 }
 
-#[tokio::test]
-async fn decision_endpoints_evaluate_the_tree() {
-    let api = Api::new().await;
-    let policy = create(&api, &tree(json!([permit_if_eng()]))).await;
-    let pid = policy["id"].as_str().unwrap();
-    let body = json!({"name": "main", "description": "d", "policyId": pid}).to_string();
+/// Posts `body` to the decision endpoint at `url` until `done` holds for the
+/// answer: the snapshot follows a write on this node within 50 ms.
+async fn decide_until(
+    api: &Api,
+    url: &str,
+    body: &Value,
+    done: impl Fn(StatusCode, &Value) -> bool,
+) -> Value {
+    let written = Instant::now();
+    loop {
+        let (status, res) = api.post(url, &body.to_string()).await;
+        if done(status, &res) {
+            return res;
+        }
+        assert!(
+            written.elapsed() <= Duration::from_millis(50),
+            "the write was not visible within 50 ms: {status} {res}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn department(name: &str) -> Value {
+    json!({"parameters": {"identity": {"email": "a@x.com", "claims": {"department": name}}}})
+}
+
+fn decided(want: &'static str) -> impl Fn(StatusCode, &Value) -> bool {
+    move |status, res| status == StatusCode::OK && res["decision"] == want
+}
+
+/// A policy permitting `department`, and an endpoint on it; (policy, endpoint url).
+async fn endpoint_on(api: &Api, department: &str) -> (Value, String) {
+    let mut rule = permit_if_eng();
+    rule["condition"]["right"]["value"] = department.into();
+    let policy = create(api, &tree(json!([rule]))).await;
+    let body = json!({"name": "main", "description": "d", "policyId": policy["id"]}).to_string();
     let (status, endpoint) = api.post(&format!("{ENV}/decisionEndpoints"), &body).await;
     assert_eq!(status, StatusCode::CREATED, "{endpoint}");
-    let eid = endpoint["id"].as_str().unwrap();
-    let url = format!("{ENV}/decisionEndpoints/{eid}");
-    let permit =
-        json!({"parameters": {"identity": {"email": "a@x.com", "claims": {"department": "eng"}}}});
-    let (status, res) = api.post(&url, &permit.to_string()).await;
-    assert_eq!(status, StatusCode::OK, "{res}");
-    assert_eq!(res["decision"], "PERMIT");
-    let deny =
-        json!({"parameters": {"identity": {"email": "a@x.com", "claims": {"department": "ops"}}}});
+    let url = format!(
+        "{ENV}/decisionEndpoints/{}",
+        endpoint["id"].as_str().unwrap()
+    );
+    (policy, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_endpoints_evaluate_the_tree() {
+    let api = Api::with_decisions().await;
+    let (policy, url) = endpoint_on(&api, "eng").await;
+    let pid = policy["id"].as_str().unwrap();
+    let res = decide_until(&api, &url, &department("eng"), decided("PERMIT")).await;
+    assert_eq!(res["statements"], json!([]));
     assert_eq!(
-        api.post(&url, &deny.to_string()).await.1["decision"],
+        api.post(&url, &department("ops").to_string()).await.1["decision"],
         "DENY"
     );
     let (status, body) = api
@@ -239,6 +277,110 @@ async fn decision_endpoints_evaluate_the_tree() {
     let (status, body) = api.post(&format!("{ENV}/decisionEndpoints"), "{}").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error(&body).1, "name: is required; policyId: is required");
+    let (status, body) = api
+        .post(&format!("{ENV}/decisionEndpoints/nope"), "{}")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        error(&body),
+        ("NOT_FOUND", "decision endpoint \"nope\" not found")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_and_endpoint_writes_reach_decisions_that_never_read_the_store() {
+    let api = Api::with_decisions().await;
+    let (policy, url) = endpoint_on(&api, "eng").await;
+    decide_until(&api, &url, &department("eng"), decided("PERMIT")).await;
+    // The policy now permits ops instead.
+    let mut changed = policy.clone();
+    changed["children"][0]["condition"]["right"]["value"] = "ops".into();
+    let pid = policy["id"].as_str().unwrap();
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/authorizationPolicies/{pid}"),
+            Some(&changed.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    decide_until(&api, &url, &department("eng"), decided("DENY")).await;
+    // The endpoint moves to another policy.
+    let (other, _) = endpoint_on(&api, "sales").await;
+    let eid = url.rsplit('/').next().unwrap();
+    let moved = json!({"name": "main", "policyId": other["id"]}).to_string();
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/decisionEndpoints/{eid}"),
+            Some(&moved),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    decide_until(&api, &url, &department("sales"), decided("PERMIT")).await;
+    // With the database gone, the admin API fails but decisions go on.
+    api.store.close().await;
+    let (status, _) = api.get(&format!("{ENV}/decisionEndpoints/{eid}")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, res) = api.post(&url, &department("sales").to_string()).await;
+    assert_eq!(
+        (status, &res["decision"]),
+        (StatusCode::OK, &json!("PERMIT"))
+    );
+    let (status, res) = api.post(&url, &department("ops").to_string()).await;
+    assert_eq!((status, &res["decision"]), (StatusCode::OK, &json!("DENY")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_whose_policy_is_gone_decides_indeterminate() {
+    let api = Api::with_decisions().await;
+    let (policy, url) = endpoint_on(&api, "eng").await;
+    decide_until(&api, &url, &department("eng"), decided("PERMIT")).await;
+    // Only a write around the admin API (which refuses it) gets here.
+    let mut w = api.store.begin_write("env1", "test").await.unwrap();
+    w.delete(Kind::AuthorizePolicy, policy["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    w.commit().await.unwrap();
+    let decisions = api.decisions.as_ref().unwrap();
+    decisions.refresher.refresh().await.unwrap();
+    let (status, res) = api.post(&url, &department("eng").to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["decision"], "INDETERMINATE");
+    assert_eq!(res["statements"], json!([]));
+    // The rest of the environment still builds.
+    assert!(!decisions.state.snapshots.degraded());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_calls_take_decision_tokens_of_the_environment() {
+    let api = Api::with_decisions().await;
+    let (_, url) = endpoint_on(&api, "eng").await;
+    decide_until(&api, &url, &department("eng"), decided("PERMIT")).await;
+    let (_, token) =
+        portcullis_server::auth::create_decision_token(&api.store, Some("env1".into()))
+            .await
+            .unwrap();
+    let body = department("eng").to_string();
+    let (status, res) = api
+        .send_as(Some(&token), Method::POST, &url, Some(&body))
+        .await;
+    assert_eq!(
+        (status, &res["decision"]),
+        (StatusCode::OK, &json!("PERMIT"))
+    );
+    let other = api.account_token("env2", false).await;
+    for token in [None, Some(other.as_str())] {
+        let (status, res) = api.send_as(token, Method::POST, &url, Some(&body)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            error(&res),
+            (
+                "ACCESS_FAILED",
+                "authentication error: send Authorization: Bearer <token>"
+            )
+        );
+    }
 }
 
 #[tokio::test]

@@ -183,6 +183,8 @@ pub struct AccountObjects {
     pub authorize_policies: Vec<serde_json::Value>,
     /// ACM access levels, wire format with the full `name` (and `id` = name).
     pub access_levels: Vec<serde_json::Value>,
+    /// PingOne decision endpoints, wire format with `id`.
+    pub decision_endpoints: Vec<serde_json::Value>,
 }
 
 /// An admin API token. Only the SHA-256 of its secret is stored.

@@ -170,8 +170,9 @@ impl Store {
                 Kind::ZtnaPolicy => out.ztna_policies.push(doc),
                 Kind::AuthorizePolicy => out.authorize_policies.push(doc),
                 Kind::AccessLevel => out.access_levels.push(doc),
+                Kind::DecisionEndpoint => out.decision_endpoints.push(doc),
                 // Containers and bookkeeping, not part of any decision.
-                Kind::AcmPolicy | Kind::AcmOperation | Kind::DecisionEndpoint => {}
+                Kind::AcmPolicy | Kind::AcmOperation => {}
             }
         }
         Ok(out)

@@ -54,6 +54,7 @@ impl SnapshotSource for StoreSource {
             ztna_policies: objects.ztna_policies,
             authorize_policies: objects.authorize_policies,
             access_levels: objects.access_levels,
+            decision_endpoints: objects.decision_endpoints,
         })
     }
 

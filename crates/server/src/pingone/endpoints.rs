@@ -1,6 +1,11 @@
 //! Decision endpoints: `/v1/environments/{env}/decisionEndpoints[/{id}]`
 //! (`{name, description, policyId}`) and the decision call
 //! `POST …/decisionEndpoints/{id}` with `{"parameters": {…request context…}}`.
+//!
+//! The decision call reads the decision service's live snapshot only (the
+//! endpoint and its policy are compiled into it): it never touches the store,
+//! and a write reaches it when the refresher has rebuilt the environment
+//! (milliseconds after the write on this node).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -8,32 +13,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use portcullis_core::context::RequestContext;
+use portcullis_core::eval::AuthorizeOutcome;
+use portcullis_decision::DecisionState;
+use portcullis_formats::pingone::DecisionEndpoint;
 use portcullis_store::{Kind, ObjectRef, StoredObject};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::environment::compile;
 use super::parse_body;
 use crate::auth::Principal;
+use crate::decision_wiring::WroteNothing;
 use crate::dialect::PingOneError;
 use crate::error::ApiError;
 use crate::AppState;
 
 type Answer = Result<Response, PingOneError>;
-
-/// A decision endpoint as PingOne writes it (the fields portcullis uses).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DecisionEndpoint {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    policy_id: Option<String>,
-}
 
 /// The decision call's body.
 #[derive(Debug, Deserialize)]
@@ -64,14 +58,7 @@ async fn put(
     create: bool,
 ) -> Result<StoredObject, ApiError> {
     endpoint.id = None;
-    let mut errors = portcullis_formats::ValidationErrors::default();
-    if endpoint.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-        errors.push("name", "is required");
-    }
-    if endpoint.policy_id.is_none() {
-        errors.push("policyId", "is required");
-    }
-    errors.into_result()?;
+    endpoint.validate()?;
     let policy_id = endpoint.policy_id.clone().unwrap_or_default();
     let mut w = state.store.begin_write(env, &principal.token_id).await?;
     let exists = w.get(Kind::DecisionEndpoint, id).await?.is_some();
@@ -152,9 +139,10 @@ pub async fn delete(
 }
 
 /// Evaluates the endpoint's policy tree against the request context in
-/// `parameters` (`time` defaults to now).
+/// `parameters` (`time` defaults to now) in the live snapshot. An unknown
+/// endpoint is 404; one whose policy is gone decides INDETERMINATE.
 pub async fn decide(
-    State(state): State<AppState>,
+    State(decisions): State<DecisionState>,
     Path((env, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Answer {
@@ -168,26 +156,17 @@ pub async fn decide(
             e.message,
         )
     })?;
-    if context.time.is_none() {
-        context.time = Some(chrono::Utc::now());
-    }
-    let endpoint = state
-        .store
-        .get(&env, Kind::DecisionEndpoint, &id)
-        .await?
+    context.time.get_or_insert_with(|| decisions.clock.now());
+    let live = decisions.snapshots.load();
+    let outcome = portcullis_decision::decide_endpoint(&live, &env, &id, &context)
         .ok_or_else(|| missing(&id))?;
-    let policy_id = endpoint
-        .doc
-        .get("policyId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let compiled = compile(&state.store, &env).await?;
-    let outcome = compiled
-        .evaluate_authorization_policy(&context, &policy_id)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("authorization policy {policy_id:?} not found"))
-        })?;
+    let mut response = Json(decision_body(&outcome)).into_response();
+    response.extensions_mut().insert(WroteNothing);
+    Ok(response)
+}
+
+/// PingOne's decision response: `{"id", "decision", "statements"}`.
+fn decision_body(outcome: &AuthorizeOutcome<'_>) -> Value {
     let statements: Vec<Value> = outcome
         .statements
         .iter()
@@ -202,10 +181,9 @@ pub async fn decide(
             out
         })
         .collect();
-    Ok(Json(json!({
+    json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "decision": outcome.decision.as_str(),
         "statements": statements,
-    }))
-    .into_response())
+    })
 }

@@ -1,13 +1,13 @@
 //! The environment as a whole: the check every policy write passes (the whole
 //! tree of the environment, as it will stand, must validate, resolve and
-//! compile) and the compiled environment a decision endpoint evaluates.
+//! compile).
 
 use portcullis_core::ir::AccountIr;
 use portcullis_core::CompiledAccount;
 use portcullis_formats::acm::AccessLevel;
 use portcullis_formats::pingone::{validate_policy_set, PolicyNode};
 use portcullis_formats::ValidationErrors;
-use portcullis_store::{Kind, Store, StoredObject, Write};
+use portcullis_store::{Kind, StoredObject, Write};
 
 use crate::error::ApiError;
 
@@ -88,29 +88,4 @@ fn ir(account: String, policies: &[(String, PolicyNode)], levels: &[AccessLevel]
         access_levels: levels.iter().map(AccessLevel::lower).collect(),
         ..AccountIr::default()
     }
-}
-
-/// The environment's policies and access levels, compiled. The live decision
-/// snapshot is not consulted: a decision endpoint sees every committed write at
-/// once, which is what PingOne's API promises after a 2xx.
-pub async fn compile(store: &Store, env: &str) -> Result<CompiledAccount, ApiError> {
-    let policies = store
-        .list(env, Kind::AuthorizePolicy, 0, i64::MAX as u64)
-        .await?
-        .items
-        .iter()
-        .map(|o| Ok((o.id.clone(), node(o)?)))
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let levels = store
-        .list(env, Kind::AccessLevel, 0, i64::MAX as u64)
-        .await?
-        .items
-        .iter()
-        .map(level)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(CompiledAccount::compile(&ir(
-        env.to_string(),
-        &policies,
-        &levels,
-    ))?)
 }
