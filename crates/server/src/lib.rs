@@ -16,6 +16,7 @@ pub mod dialect;
 pub mod envelope;
 pub mod error;
 pub mod ops;
+pub mod paging;
 pub mod pingone;
 pub mod ztna;
 

@@ -412,3 +412,188 @@ async fn writes_are_audited_and_policies_are_account_objects() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(audit["result"][0]["action"], "AUTHORIZE_POLICIES.CREATED");
 }
+
+/// Follows `_links.next` from `first`; every page's ids and the pages.
+async fn pages(api: &Api, first: &str, collection: &str) -> (Vec<String>, Vec<Value>) {
+    let mut ids = Vec::new();
+    let mut seen = Vec::new();
+    let mut href = Some(first.to_string());
+    while let Some(url) = href {
+        let (status, page) = api.get(&url).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["_embedded"][collection].as_array().unwrap() {
+            ids.push(item["id"].as_str().unwrap().to_string());
+        }
+        href = page["_links"]["next"]["href"].as_str().map(str::to_string);
+        seen.push(page);
+    }
+    (ids, seen)
+}
+
+#[tokio::test]
+async fn lists_are_paged_by_limit_and_cursor() {
+    let api = Api::new().await;
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let policy = create(&api, &tree(json!([permit_if_eng()]))).await;
+        created.push(policy["id"].as_str().unwrap().to_string());
+    }
+    let path = format!("{ENV}/authorizationPolicies");
+    let (ids, seen) = pages(&api, &format!("{path}?limit=2"), "authorizationPolicies").await;
+    assert_eq!(ids, created);
+    let links: Vec<&Value> = seen.iter().map(|p| &p["_links"]).collect();
+    assert_eq!(
+        *links[0],
+        json!({"self": {"href": format!("{path}?limit=2")},
+               "next": {"href": format!("{path}?limit=2&cursor=2")}})
+    );
+    assert_eq!(
+        *links[1],
+        json!({"self": {"href": format!("{path}?limit=2&cursor=2")},
+               "next": {"href": format!("{path}?limit=2&cursor=4")},
+               "prev": {"href": format!("{path}?limit=2")}})
+    );
+    assert_eq!(
+        *links[2],
+        json!({"self": {"href": format!("{path}?limit=2&cursor=4")},
+               "prev": {"href": format!("{path}?limit=2&cursor=2")}})
+    );
+    let sizes: Vec<(&Value, &Value)> = seen.iter().map(|p| (&p["count"], &p["size"])).collect();
+    assert_eq!(
+        sizes,
+        [
+            (&json!(5), &json!(2)),
+            (&json!(5), &json!(2)),
+            (&json!(5), &json!(1))
+        ]
+    );
+    // Without `limit`, the default page holds them all; a limit above the
+    // maximum is lowered to it; past the end is an empty page.
+    let (_, all) = api.get(&path).await;
+    assert_eq!((&all["count"], &all["size"]), (&json!(5), &json!(5)));
+    assert_eq!(
+        all["_links"],
+        json!({"self": {"href": format!("{path}?limit=100")}})
+    );
+    let (_, big) = api.get(&format!("{path}?limit=5000")).await;
+    assert_eq!(big["_links"]["self"]["href"], format!("{path}?limit=1000"));
+    let (status, past) = api.get(&format!("{path}?cursor=9")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(past["_embedded"]["authorizationPolicies"], json!([]));
+    assert_eq!((&past["count"], &past["size"]), (&json!(5), &json!(0)));
+    // Decision endpoints page the same way.
+    let body = json!({"name": "e", "policyId": created[0]}).to_string();
+    let mut endpoints = Vec::new();
+    for _ in 0..3 {
+        let (status, e) = api.post(&format!("{ENV}/decisionEndpoints"), &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        endpoints.push(e["id"].as_str().unwrap().to_string());
+    }
+    let (ids, seen) = pages(
+        &api,
+        &format!("{ENV}/decisionEndpoints?limit=2"),
+        "decisionEndpoints",
+    )
+    .await;
+    assert_eq!(ids, endpoints);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0]["count"], 3);
+}
+
+#[tokio::test]
+async fn bad_paging_parameters_are_400_naming_them() {
+    let api = Api::new().await;
+    for collection in ["authorizationPolicies", "decisionEndpoints"] {
+        for (query, target, message) in [
+            (
+                "limit=0",
+                "limit",
+                "\"0\" is not a whole number from 1 to 1000",
+            ),
+            (
+                "limit=-3",
+                "limit",
+                "\"-3\" is not a whole number from 1 to 1000",
+            ),
+            (
+                "limit=ten",
+                "limit",
+                "\"ten\" is not a whole number from 1 to 1000",
+            ),
+            (
+                "limit=",
+                "limit",
+                "\"\" is not a whole number from 1 to 1000",
+            ),
+            (
+                "cursor=abc",
+                "cursor",
+                "\"abc\" is not a cursor from this API",
+            ),
+        ] {
+            let (status, body) = api.get(&format!("{ENV}/{collection}?{query}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+            assert_eq!(
+                error(&body),
+                ("INVALID_DATA", format!("{target}: {message}").as_str())
+            );
+            assert_eq!(
+                body["details"],
+                json!([{"code": "INVALID_VALUE", "target": target, "message": message}])
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_update_names_the_object_of_its_path() {
+    let api = Api::new().await;
+    let policy = create(&api, &tree(json!([permit_if_eng()]))).await;
+    let pid = policy["id"].as_str().unwrap();
+    let body = json!({"name": "e", "policyId": pid}).to_string();
+    let (_, endpoint) = api.post(&format!("{ENV}/decisionEndpoints"), &body).await;
+    let eid = endpoint["id"].as_str().unwrap();
+    let moved = json!({"id": "other", "name": "e", "policyId": pid}).to_string();
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/decisionEndpoints/{eid}"),
+            Some(&moved),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body),
+        (
+            "INVALID_DATA",
+            format!("id: \"other\" does not match the decision endpoint in the path ({eid})")
+                .as_str()
+        )
+    );
+    let mut renamed = policy.clone();
+    renamed["id"] = "other".into();
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/authorizationPolicies/{pid}"),
+            Some(&renamed.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error(&body).1,
+        format!("id: \"other\" does not match the authorization policy in the path ({pid})")
+    );
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("{ENV}/decisionEndpoints/nope"),
+            Some(&json!({"name": "e", "policyId": pid}).to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        error(&body),
+        ("NOT_FOUND", "decision endpoint \"nope\" not found")
+    );
+}

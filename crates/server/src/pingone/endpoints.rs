@@ -10,7 +10,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::context::RequestContext;
 use portcullis_core::eval::AuthorizeOutcome;
@@ -21,13 +21,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::parse_body;
+use super::resource::{self, missing, Answer, Resource};
 use crate::auth::Principal;
 use crate::decision_wiring::WroteNothing;
-use crate::dialect::PingOneError;
 use crate::error::ApiError;
 use crate::AppState;
-
-type Answer = Result<Response, PingOneError>;
 
 /// The decision call's body.
 #[derive(Debug, Deserialize)]
@@ -37,92 +35,38 @@ struct DecisionRequest {
     parameters: Option<Value>,
 }
 
-fn render(object: &StoredObject) -> Value {
-    let mut doc = object.doc.clone();
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("id".into(), object.id.clone().into());
+impl Resource for DecisionEndpoint {
+    const KIND: Kind = Kind::DecisionEndpoint;
+    const COLLECTION: &'static str = "decisionEndpoints";
+    const NOUN: &'static str = "decision endpoint";
+
+    fn body_id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
-    doc
-}
 
-fn missing(id: &str) -> ApiError {
-    ApiError::NotFound(format!("decision endpoint {id:?} not found"))
-}
-
-async fn put(
-    state: &AppState,
-    principal: &Principal,
-    env: &str,
-    id: &str,
-    mut endpoint: DecisionEndpoint,
-    create: bool,
-) -> Result<StoredObject, ApiError> {
-    endpoint.id = None;
-    endpoint.validate()?;
-    let policy_id = endpoint.policy_id.clone().unwrap_or_default();
-    let mut w = state.store.begin_write(env, &principal.token_id).await?;
-    let exists = w.get(Kind::DecisionEndpoint, id).await?.is_some();
-    if !create && !exists {
-        return Err(missing(id));
+    /// Validates the endpoint; its policy must exist (and stays in use).
+    async fn put(
+        mut self,
+        state: &AppState,
+        principal: &Principal,
+        env: &str,
+        id: &str,
+        create: bool,
+    ) -> Result<StoredObject, ApiError> {
+        self.id = None;
+        self.validate()?;
+        let policy_id = self.policy_id.clone().unwrap_or_default();
+        let (mut w, _) = resource::begin::<Self>(state, principal, env, id, create).await?;
+        if w.get(Kind::AuthorizePolicy, &policy_id).await?.is_none() {
+            return Err(ApiError::field(
+                "policyId",
+                format!("authorization policy {policy_id:?} does not exist"),
+            ));
+        }
+        let doc = serde_json::to_value(&self).map_err(|_| ApiError::Internal)?;
+        let refs = [ObjectRef::new(Kind::AuthorizePolicy, policy_id)];
+        resource::commit::<Self>(w, id, &doc, &refs).await
     }
-    if w.get(Kind::AuthorizePolicy, &policy_id).await?.is_none() {
-        return Err(ApiError::field(
-            "policyId",
-            format!("authorization policy {policy_id:?} does not exist"),
-        ));
-    }
-    let doc = serde_json::to_value(&endpoint).map_err(|_| ApiError::Internal)?;
-    let refs = [ObjectRef::new(Kind::AuthorizePolicy, policy_id)];
-    let object = w.put(Kind::DecisionEndpoint, id, &doc, &refs).await?;
-    w.commit().await?;
-    Ok(object)
-}
-
-pub async fn list(State(state): State<AppState>, Path(env): Path<String>) -> Answer {
-    let page = state
-        .store
-        .list(&env, Kind::DecisionEndpoint, 0, i64::MAX as u64)
-        .await?;
-    let items: Vec<Value> = page.items.iter().map(render).collect();
-    Ok(Json(json!({
-        "_links": {"self": {"href": format!("/v1/environments/{env}/decisionEndpoints")}},
-        "_embedded": {"decisionEndpoints": items},
-        "count": page.total,
-        "size": items.len(),
-    }))
-    .into_response())
-}
-
-pub async fn get(State(state): State<AppState>, Path((env, id)): Path<(String, String)>) -> Answer {
-    let object = state
-        .store
-        .get(&env, Kind::DecisionEndpoint, &id)
-        .await?
-        .ok_or_else(|| missing(&id))?;
-    Ok(Json(render(&object)).into_response())
-}
-
-pub async fn create(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Path(env): Path<String>,
-    body: Bytes,
-) -> Answer {
-    let endpoint: DecisionEndpoint = parse_body(&body)?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let object = put(&state, &principal, &env, &id, endpoint, true).await?;
-    Ok((StatusCode::CREATED, Json(render(&object))).into_response())
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Path((env, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Answer {
-    let endpoint: DecisionEndpoint = parse_body(&body)?;
-    let object = put(&state, &principal, &env, &id, endpoint, false).await?;
-    Ok(Json(render(&object)).into_response())
 }
 
 pub async fn delete(
@@ -132,7 +76,7 @@ pub async fn delete(
 ) -> Answer {
     let mut w = state.store.begin_write(&env, &principal.token_id).await?;
     if w.delete(Kind::DecisionEndpoint, &id).await?.is_none() {
-        return Err(missing(&id).into());
+        return Err(missing::<DecisionEndpoint>(&id).into());
     }
     w.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -159,7 +103,7 @@ pub async fn decide(
     context.time.get_or_insert_with(|| decisions.clock.now());
     let live = decisions.snapshots.load();
     let outcome = portcullis_decision::decide_endpoint(&live, &env, &id, &context)
-        .ok_or_else(|| missing(&id))?;
+        .ok_or_else(|| missing::<DecisionEndpoint>(&id))?;
     let mut response = Json(decision_body(&outcome)).into_response();
     response.extensions_mut().insert(WroteNothing);
     Ok(response)

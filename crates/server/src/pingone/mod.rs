@@ -6,6 +6,7 @@
 mod endpoints;
 mod environment;
 mod policies;
+mod resource;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -13,6 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use portcullis_decision::DecisionState;
+use portcullis_formats::pingone::{DecisionEndpoint, PolicyNode};
 
 use crate::dialect::PingOneError;
 use crate::error::ApiError;
@@ -22,22 +24,22 @@ pub fn routes(state: AppState) -> Router<AppState> {
     let admin = Router::new()
         .route(
             "/v1/environments/{env}/authorizationPolicies",
-            get(policies::list).post(policies::create),
+            get(resource::list::<PolicyNode>).post(resource::create::<PolicyNode>),
         )
         .route(
             "/v1/environments/{env}/authorizationPolicies/{policy_id}",
-            get(policies::get)
-                .put(policies::update)
+            get(resource::get::<PolicyNode>)
+                .put(resource::update::<PolicyNode>)
                 .delete(policies::delete),
         )
         .route(
             "/v1/environments/{env}/decisionEndpoints",
-            get(endpoints::list).post(endpoints::create),
+            get(resource::list::<DecisionEndpoint>).post(resource::create::<DecisionEndpoint>),
         )
         .route(
             "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
-            get(endpoints::get)
-                .put(endpoints::update)
+            get(resource::get::<DecisionEndpoint>)
+                .put(resource::update::<DecisionEndpoint>)
                 .delete(endpoints::delete),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), pingone_auth));
@@ -118,7 +120,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     (
         "get",
         "/v1/environments/{env}/authorizationPolicies",
-        "List the environment's authorization policies",
+        "List the environment's authorization policies (?limit=&cursor=)",
     ),
     (
         "post",
@@ -143,7 +145,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     (
         "get",
         "/v1/environments/{env}/decisionEndpoints",
-        "List decision endpoints",
+        "List decision endpoints (?limit=&cursor=)",
     ),
     (
         "post",
