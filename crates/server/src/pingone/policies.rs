@@ -64,7 +64,7 @@ impl Resource for PolicyNode {
                 )));
             }
         }
-        check(&mut w, env, Some((id, &self)), None).await?;
+        check(&mut w, Some((id, &self)), None).await?;
         self.version = Some(uuid::Uuid::new_v4().to_string());
         let doc = serde_json::to_value(&self).map_err(|_| ApiError::Internal)?;
         resource::commit::<Self>(w, id, &doc, &references(&self)).await
@@ -95,7 +95,7 @@ pub async fn delete(
         ))
         .into());
     }
-    check(&mut w, &env, None, Some(&id)).await?;
+    check(&mut w, None, Some(&id)).await?;
     w.delete(Kind::AuthorizePolicy, &id).await?;
     w.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

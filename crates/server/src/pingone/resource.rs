@@ -97,15 +97,6 @@ pub fn missing<R: Resource>(id: &str) -> ApiError {
     ApiError::not_found(R::NOUN, id)
 }
 
-/// A stored object as PingOne returns it: its document with its `id`.
-pub fn render(object: &StoredObject) -> Value {
-    let mut doc = object.doc.clone();
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("id".into(), object.id.clone().into());
-    }
-    doc
-}
-
 /// `limit` and `cursor` of a list call, checked: (offset, limit).
 fn page(query: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
     let limit = match query.get("limit") {
@@ -144,7 +135,7 @@ pub async fn list<R: Resource>(
 ) -> Answer {
     let (offset, limit) = page(&query)?;
     let page = state.store.list(&env, R::KIND, offset, limit).await?;
-    let items: Vec<Value> = page.items.iter().map(render).collect();
+    let items: Vec<Value> = page.items.iter().map(StoredObject::doc_with_id).collect();
     let base = format!("/v1/environments/{env}/{}", R::COLLECTION);
     let mut links = json!({ "self": link(&base, limit, offset) });
     if let Some(next) = next_offset(offset, limit, page.total) {
@@ -171,7 +162,7 @@ pub async fn get<R: Resource>(
         .get(&env, R::KIND, &id)
         .await?
         .ok_or_else(|| missing::<R>(&id))?;
-    Ok(Json(render(&object)).into_response())
+    Ok(Json(object.doc_with_id()).into_response())
 }
 
 /// 201 with the stored object; the server picks the id.
@@ -184,7 +175,7 @@ pub async fn create<R: Resource>(
     let resource: R = parse_body(&body)?;
     let id = uuid::Uuid::new_v4().to_string();
     let object = resource.put(&state, &principal, &env, &id, true).await?;
-    Ok((StatusCode::CREATED, Json(render(&object))).into_response())
+    Ok((StatusCode::CREATED, Json(object.doc_with_id())).into_response())
 }
 
 /// Replaces the object; an `id` in the body must be the one in the path.
@@ -206,5 +197,5 @@ pub async fn update<R: Resource>(
         .into());
     }
     let object = resource.put(&state, &principal, &env, &id, false).await?;
-    Ok(Json(render(&object)).into_response())
+    Ok(Json(object.doc_with_id()).into_response())
 }
