@@ -57,20 +57,18 @@ async fn crud_sets_id_and_a_new_version_on_every_write() {
     let mut change = got.clone();
     change["name"] = "renamed".into();
     let (status, updated) = api
-        .send(
-            Method::PUT,
+        .put(
             &format!("{ENV}/authorizationPolicies/{id}"),
-            Some(&change.to_string()),
+            &change.to_string(),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_ne!(updated["version"], v1);
     // The old version is stale now.
     let (status, body) = api
-        .send(
-            Method::PUT,
+        .put(
             &format!("{ENV}/authorizationPolicies/{id}"),
-            Some(&change.to_string()),
+            &change.to_string(),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -88,11 +86,7 @@ async fn crud_sets_id_and_a_new_version_on_every_write() {
         1
     );
     let (status, body) = api
-        .send(
-            Method::DELETE,
-            &format!("{ENV}/authorizationPolicies/{id}"),
-            None,
-        )
+        .delete(&format!("{ENV}/authorizationPolicies/{id}"))
         .await;
     assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
     let (status, body) = api.get(&format!("{ENV}/authorizationPolicies/{id}")).await;
@@ -164,21 +158,16 @@ async fn references_may_not_dangle_or_loop() {
         serde_json::from_str(&tree(json!([{"type": "POLICY", "value": {"id": root_id}}]))).unwrap();
     looped["version"] = leaf["version"].clone();
     let (status, body) = api
-        .send(
-            Method::PUT,
+        .put(
             &format!("{ENV}/authorizationPolicies/{leaf_id}"),
-            Some(&looped.to_string()),
+            &looped.to_string(),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(error(&body).0, "INVALID_DATA");
     assert!(error(&body).1.contains("cycle"), "{body}");
     let (status, body) = api
-        .send(
-            Method::DELETE,
-            &format!("{ENV}/authorizationPolicies/{leaf_id}"),
-            None,
-        )
+        .delete(&format!("{ENV}/authorizationPolicies/{leaf_id}"))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -255,11 +244,7 @@ async fn decision_endpoints_evaluate_the_tree() {
     );
     // The endpoint keeps its policy in use.
     let (status, body) = api
-        .send(
-            Method::DELETE,
-            &format!("{ENV}/authorizationPolicies/{pid}"),
-            None,
-        )
+        .delete(&format!("{ENV}/authorizationPolicies/{pid}"))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error(&body).0, "REQUEST_FAILED");
@@ -297,10 +282,9 @@ async fn policy_and_endpoint_writes_reach_decisions_that_never_read_the_store() 
     changed["children"][0]["condition"]["right"]["value"] = "ops".into();
     let pid = policy["id"].as_str().unwrap();
     let (status, body) = api
-        .send(
-            Method::PUT,
+        .put(
             &format!("{ENV}/authorizationPolicies/{pid}"),
-            Some(&changed.to_string()),
+            &changed.to_string(),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -310,11 +294,7 @@ async fn policy_and_endpoint_writes_reach_decisions_that_never_read_the_store() 
     let eid = url.rsplit('/').next().unwrap();
     let moved = json!({"name": "main", "policyId": other["id"]}).to_string();
     let (status, body) = api
-        .send(
-            Method::PUT,
-            &format!("{ENV}/decisionEndpoints/{eid}"),
-            Some(&moved),
-        )
+        .put(&format!("{ENV}/decisionEndpoints/{eid}"), &moved)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     decide_until(&api, &url, &department("sales"), decided("PERMIT")).await;
@@ -555,11 +535,7 @@ async fn an_update_names_the_object_of_its_path() {
     let eid = endpoint["id"].as_str().unwrap();
     let moved = json!({"id": "other", "name": "e", "policyId": pid}).to_string();
     let (status, body) = api
-        .send(
-            Method::PUT,
-            &format!("{ENV}/decisionEndpoints/{eid}"),
-            Some(&moved),
-        )
+        .put(&format!("{ENV}/decisionEndpoints/{eid}"), &moved)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -573,10 +549,9 @@ async fn an_update_names_the_object_of_its_path() {
     let mut renamed = policy.clone();
     renamed["id"] = "other".into();
     let (status, body) = api
-        .send(
-            Method::PUT,
+        .put(
             &format!("{ENV}/authorizationPolicies/{pid}"),
-            Some(&renamed.to_string()),
+            &renamed.to_string(),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -585,10 +560,9 @@ async fn an_update_names_the_object_of_its_path() {
         format!("id: \"other\" does not match the authorization policy in the path ({pid})")
     );
     let (status, body) = api
-        .send(
-            Method::PUT,
+        .put(
             &format!("{ENV}/decisionEndpoints/nope"),
-            Some(&json!({"name": "e", "policyId": pid}).to_string()),
+            &json!({"name": "e", "policyId": pid}).to_string(),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -108,4 +108,12 @@ impl Api {
     pub async fn post(&self, path: &str, body: &str) -> (StatusCode, Value) {
         self.send(Method::POST, path, Some(body)).await
     }
+
+    pub async fn put(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::DELETE, path, None).await
+    }
 }
