@@ -106,7 +106,7 @@ fn page(query: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
             _ => {
                 return Err(ApiError::field(
                     "limit",
-                    format!("{text:?} is not a whole number from 1 to {MAX_LIMIT}"),
+                    format!("{text:?} is not a positive whole number"),
                 ))
             }
         },
