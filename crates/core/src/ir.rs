@@ -25,6 +25,17 @@ pub struct AccountIr {
     pub ztna_policies: Vec<ZtnaPolicyIr>,
     pub authorize_policies: Vec<AuthorizePolicyIr>,
     pub access_levels: Vec<AccessLevelIr>,
+    /// PingOne decision endpoints: named entry points into `authorize_policies`.
+    pub decision_endpoints: Vec<DecisionEndpointIr>,
+}
+
+/// A PingOne decision endpoint: a name for one top-level authorization policy.
+/// The policy may be missing (the endpoint then decides INDETERMINATE); a
+/// missing policy never makes the account fail to compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionEndpointIr {
+    pub id: String,
+    pub policy_id: String,
 }
 
 /// A boolean condition over the request context.

@@ -1,21 +1,12 @@
 //! Turning one account's stored objects into the compiled form decisions read:
-//! parse each object with `portcullis-formats`, validate it, lower it to the IR
-//! and compile. The same steps as a corpus setup (`Setup::lower`), except that
-//! service tokens come with the hash of their secret, never the secret.
+//! lower them with `portcullis-formats` (the same lowering the admin API checks
+//! writes with), compile, and index the external evaluations.
 
 use std::sync::Arc;
 
 use portcullis_core::ir::{AccountIr, Condition, Predicate};
-use portcullis_core::service_token::hash_secret;
 use portcullis_core::CompiledAccount;
-use portcullis_formats::acm::AccessLevel;
-use portcullis_formats::cloudflare::{
-    AccessApplication, AccessGroup, AccessPolicy, ServiceToken, ZeroTrustList,
-};
-use portcullis_formats::lower::{lower_other_formats, OtherFormats};
-use portcullis_formats::pingone::PolicyNode;
-use portcullis_formats::ztna::ZtnaPolicy;
-use portcullis_formats::{from_value, ValidationErrors};
+use portcullis_formats::ValidationErrors;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::source::AccountObjects;
@@ -41,168 +32,18 @@ pub struct BuiltAccount {
 /// Why an account could not be built.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BuildError {
-    #[error("{kind}[{index}]: {message}")]
-    Object {
-        kind: &'static str,
-        index: usize,
-        message: String,
-    },
-    /// Checks across objects failed (references, cycles); paths name the kind.
+    /// Objects that do not parse, validate or fit together; paths name the
+    /// kind and index (`policies[3].include[0]…`).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(ValidationErrors),
     #[error("compile: {0}")]
     Compile(String),
 }
 
-fn object_error(kind: &'static str, index: usize, errors: ValidationErrors) -> BuildError {
-    BuildError::Object {
-        kind,
-        index,
-        message: errors.to_string(),
-    }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(
-    kind: &'static str,
-    index: usize,
-    value: &serde_json::Value,
-) -> Result<T, BuildError> {
-    from_value(value.clone()).map_err(|e| BuildError::Object {
-        kind,
-        index,
-        message: e.to_string(),
-    })
-}
-
-fn object_id(kind: &'static str, index: usize, id: &Option<String>) -> Result<String, BuildError> {
-    match id {
-        Some(id) if !id.is_empty() => Ok(id.clone()),
-        _ => Err(BuildError::Object {
-            kind,
-            index,
-            message: "id is missing".into(),
-        }),
-    }
-}
-
-/// Decodes a 64-hex SHA-256.
-fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-/// Lowers one account's objects into its IR.
+/// Lowers one account's objects into its IR, with the lowering the admin
+/// API's write checks use ([`portcullis_formats::stored::lower_account`]).
 pub fn lower_account(account_id: &str, objects: &AccountObjects) -> Result<AccountIr, BuildError> {
-    let mut ir = AccountIr {
-        account_id: account_id.to_string(),
-        ..AccountIr::default()
-    };
-    for (i, value) in objects.groups.iter().enumerate() {
-        let group: AccessGroup = parse("groups", i, value)?;
-        group.validate().map_err(|e| object_error("groups", i, e))?;
-        ir.groups
-            .push(group.lower(&object_id("groups", i, &group.id)?));
-    }
-    for (i, value) in objects.lists.iter().enumerate() {
-        let list: ZeroTrustList = parse("lists", i, value)?;
-        list.validate().map_err(|e| object_error("lists", i, e))?;
-        ir.lists.push(list.lower(&object_id("lists", i, &list.id)?));
-    }
-    for (i, value) in objects.service_tokens.iter().enumerate() {
-        let mut value = value.clone();
-        // What the store keeps beside the wire document: the secret's hash (and the
-        // previous one during rotation) and whether the token is enabled.
-        let (stored_hash, enabled) = match value.as_object_mut() {
-            Some(o) => {
-                o.remove("previous_client_secret_sha256");
-                let enabled = o.remove("enabled").and_then(|v| v.as_bool());
-                (o.remove("client_secret_sha256"), enabled.unwrap_or(true))
-            }
-            None => (None, true),
-        };
-        let token: ServiceToken = parse("service_tokens", i, &value)?;
-        token
-            .validate()
-            .map_err(|e| object_error("service_tokens", i, e))?;
-        let hash = match (
-            stored_hash.as_ref().and_then(|v| v.as_str()),
-            &token.client_secret,
-        ) {
-            (Some(hex), _) => parse_sha256(hex),
-            (None, Some(secret)) => Some(hash_secret(secret)),
-            (None, None) => None,
-        };
-        let Some(hash) = hash else {
-            return Err(BuildError::Object {
-                kind: "service_tokens",
-                index: i,
-                message: "client_secret_sha256 is missing or not 64 hex digits".into(),
-            });
-        };
-        // A disabled token keeps its id (rules may still name it) but gets a hash no
-        // secret has, so it never authenticates.
-        let hash = if enabled { hash } else { [0u8; 32] };
-        ir.service_tokens
-            .push(token.lower(&object_id("service_tokens", i, &token.id)?, hash));
-    }
-    for (i, value) in objects.policies.iter().enumerate() {
-        let policy: AccessPolicy = parse("policies", i, value)?;
-        policy
-            .validate()
-            .map_err(|e| object_error("policies", i, e))?;
-        ir.policies
-            .push(policy.lower(&object_id("policies", i, &policy.id)?));
-    }
-    for (i, value) in objects.apps.iter().enumerate() {
-        let app: AccessApplication = parse("apps", i, value)?;
-        app.validate().map_err(|e| object_error("apps", i, e))?;
-        let app_id = object_id("apps", i, &app.id)?;
-        let lowered = app
-            .lower(&app_id, &mut ir.policies)
-            .map_err(|e| object_error("apps", i, e))?;
-        ir.apps.push(lowered);
-    }
-    let ztna_policies: Vec<ZtnaPolicy> = parse_all("ztna_policies", &objects.ztna_policies)?;
-    let authorize_policies: Vec<PolicyNode> =
-        parse_all("authorize_policies", &objects.authorize_policies)?;
-    // A level's store id is its full name, which the level already carries as
-    // `name`; the wire type has no `id`.
-    let access_levels: Vec<AccessLevel> = objects
-        .access_levels
-        .iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let mut value = value.clone();
-            if let Some(map) = value.as_object_mut() {
-                map.remove("id");
-            }
-            parse("access_levels", i, &value)
-        })
-        .collect::<Result<_, _>>()?;
-    let others = OtherFormats {
-        ztna_policies: &ztna_policies,
-        authorize_policies: &authorize_policies,
-        access_levels: &access_levels,
-    };
-    lower_other_formats("", others, &mut ir).map_err(|e| BuildError::Invalid(e.to_string()))?;
-    Ok(ir)
-}
-
-fn parse_all<T: serde::de::DeserializeOwned>(
-    kind: &'static str,
-    values: &[serde_json::Value],
-) -> Result<Vec<T>, BuildError> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| parse(kind, i, value))
-        .collect()
+    portcullis_formats::stored::lower_account(account_id, objects).map_err(BuildError::Invalid)
 }
 
 /// Builds one account: lower, compile, index its external evaluations.
@@ -277,6 +118,7 @@ fn external_rules(ir: &AccountIr) -> AppExternals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_core::service_token::hash_secret;
     use serde_json::json;
 
     #[test]

@@ -18,46 +18,9 @@ pub struct Change {
     pub account_id: String,
 }
 
-/// One account's objects, each in its Cloudflare wire format with its `id`.
-///
-/// Service tokens carry the SHA-256 of their secret as `client_secret_sha256`
-/// (64 hex) because the store never keeps the secret; a plain `client_secret` is
-/// accepted too (fixtures, corpus setups).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AccountObjects {
-    #[serde(default)]
-    pub policies: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub apps: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub groups: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub lists: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub service_tokens: Vec<serde_json::Value>,
-    /// ZTNA access policies (`/v1/accounts/{id}/ztna/policies`).
-    #[serde(default)]
-    pub ztna_policies: Vec<serde_json::Value>,
-    /// PingOne Authorize policy trees (`authorizationPolicies`).
-    #[serde(default)]
-    pub authorize_policies: Vec<serde_json::Value>,
-    /// Google ACM access levels, each with `id` = its full level name.
-    #[serde(default)]
-    pub access_levels: Vec<serde_json::Value>,
-}
-
-impl AccountObjects {
-    pub fn is_empty(&self) -> bool {
-        self.policies.is_empty()
-            && self.apps.is_empty()
-            && self.groups.is_empty()
-            && self.lists.is_empty()
-            && self.service_tokens.is_empty()
-            && self.ztna_policies.is_empty()
-            && self.authorize_policies.is_empty()
-            && self.access_levels.is_empty()
-    }
-}
+/// One account's objects, each in its wire format with its `id`, grouped by
+/// kind: the type the store returns and the lowering reads.
+pub use portcullis_formats::stored::AccountObjects;
 
 #[async_trait]
 pub trait SnapshotSource: Send + Sync + 'static {

@@ -10,6 +10,7 @@ pub mod country;
 pub mod error;
 pub mod lower;
 pub mod pingone;
+pub mod stored;
 pub mod ztna;
 
 pub use error::{from_json, from_value, FieldError, ValidationErrors};

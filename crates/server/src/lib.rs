@@ -16,26 +16,37 @@ pub mod dialect;
 pub mod envelope;
 pub mod error;
 pub mod ops;
+pub mod paging;
 pub mod pingone;
 pub mod ztna;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
+use portcullis_decision::DecisionState;
 use portcullis_store::Store;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
 /// What the admin handlers share.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    /// The decision service's snapshot, when it runs beside the admin API
-    /// (`/readyz` reports it).
-    pub snapshots: Option<Arc<portcullis_decision::SnapshotHandle>>,
+    /// The decision service, when it runs beside the admin API: `/readyz`
+    /// reports its snapshot and PingOne decision endpoints decide against it
+    /// (without it they are not mounted).
+    pub decisions: Option<DecisionState>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("decisions", &self.decisions.is_some())
+            .finish()
+    }
 }
 
 /// The admin API (`/client/v4/…`, `/v1/accounts/{id}/audit`), behind bearer
@@ -43,7 +54,7 @@ pub struct AppState {
 pub fn router(store: Store) -> Router {
     router_with(AppState {
         store,
-        snapshots: None,
+        decisions: None,
     })
 }
 

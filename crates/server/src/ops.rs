@@ -31,9 +31,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     let database = matches!(ping, Ok(Ok(())));
     let snapshot = state
-        .snapshots
+        .decisions
         .as_ref()
-        .map(|s| (s.degraded(), s.load().sequence()));
+        .map(|d| (d.snapshots.degraded(), d.snapshots.load().sequence()));
     match (database, snapshot) {
         (true, None | Some((false, _))) => "ready".into_response(),
         (false, None) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),

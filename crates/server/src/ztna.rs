@@ -30,9 +30,8 @@ pub fn routes() -> Router<AppState> {
 
 /// The stored policy with the server's fields.
 fn render(object: &StoredObject) -> Value {
-    let mut doc = object.doc.clone();
+    let mut doc = object.doc_with_id();
     if let Some(map) = doc.as_object_mut() {
-        map.insert("id".into(), object.id.clone().into());
         map.insert("created".into(), object.created_at.clone().into());
         map.insert("updated".into(), object.updated_at.clone().into());
     }

@@ -6,7 +6,6 @@
 
 pub mod access_logs;
 mod error;
-pub mod lower;
 mod migrations;
 mod model;
 mod read;
@@ -17,9 +16,13 @@ mod write;
 pub use access_logs::{AccessRequest, AccessRequestQuery};
 pub use error::StoreError;
 pub use model::{
-    owner_key, AccountObjects, ApiToken, AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page,
-    SigningKey, StoredObject,
+    owner_key, ApiToken, AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page, SigningKey,
+    StoredObject,
 };
+/// Every object of one account as its wire JSON with its `id`, grouped by kind
+/// ([`Store::account_objects`]); `portcullis_formats::stored::lower_account`
+/// lowers it.
+pub use portcullis_formats::stored::AccountObjects;
 pub use store::{Backend, Store};
 pub use write::Write;
 

@@ -91,6 +91,17 @@ pub struct StoredObject {
     pub updated_at: String,
 }
 
+impl StoredObject {
+    /// The document with its `id`, as the wire formats carry it.
+    pub fn doc_with_id(&self) -> serde_json::Value {
+        let mut doc = self.doc.clone();
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("id".into(), self.id.clone().into());
+        }
+        doc
+    }
+}
+
 /// A reference from one object to another (an app to its policies, a rule to a
 /// group, list or service token).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -164,25 +175,6 @@ pub struct AuditEntry {
     pub op: ChangeOp,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
-}
-
-/// Every object of one account, as JSON documents with their `id`, grouped by
-/// kind. Service tokens keep `client_secret_sha256` (hex) for the decision
-/// service; policies carry `reusable`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AccountObjects {
-    pub account_id: String,
-    pub policies: Vec<serde_json::Value>,
-    pub apps: Vec<serde_json::Value>,
-    pub groups: Vec<serde_json::Value>,
-    pub lists: Vec<serde_json::Value>,
-    pub service_tokens: Vec<serde_json::Value>,
-    /// ZTNA access policies, wire format with `id`.
-    pub ztna_policies: Vec<serde_json::Value>,
-    /// PingOne Authorize policies, wire format with `id` and `version`.
-    pub authorize_policies: Vec<serde_json::Value>,
-    /// ACM access levels, wire format with the full `name` (and `id` = name).
-    pub access_levels: Vec<serde_json::Value>,
 }
 
 /// An admin API token. Only the SHA-256 of its secret is stored.

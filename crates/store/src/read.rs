@@ -6,11 +6,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::model::{
-    AccountObjects, AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page, StoredObject,
-};
+use crate::model::{AuditEntry, Change, ChangeOp, Kind, ObjectRef, Page, StoredObject};
 use crate::store::Store;
 use crate::write::int;
+use crate::AccountObjects;
 
 pub(crate) fn object_from_row(row: &AnyRow) -> Result<StoredObject, StoreError> {
     let kind: String = row.try_get("kind")?;
@@ -146,10 +145,7 @@ impl Store {
         .bind(account)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = AccountObjects {
-            account_id: account.to_string(),
-            ..AccountObjects::default()
-        };
+        let mut out = AccountObjects::default();
         for row in &rows {
             let object = object_from_row(row)?;
             let mut doc = object.doc;
@@ -170,8 +166,9 @@ impl Store {
                 Kind::ZtnaPolicy => out.ztna_policies.push(doc),
                 Kind::AuthorizePolicy => out.authorize_policies.push(doc),
                 Kind::AccessLevel => out.access_levels.push(doc),
+                Kind::DecisionEndpoint => out.decision_endpoints.push(doc),
                 // Containers and bookkeeping, not part of any decision.
-                Kind::AcmPolicy | Kind::AcmOperation | Kind::DecisionEndpoint => {}
+                Kind::AcmPolicy | Kind::AcmOperation => {}
             }
         }
         Ok(out)

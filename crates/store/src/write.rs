@@ -55,6 +55,11 @@ impl Store {
 }
 
 impl Write {
+    /// The account (or `zone:` owner) the write is on.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
     /// The sequence number this write will commit under.
     pub fn seq(&self) -> i64 {
         self.seq

@@ -45,6 +45,8 @@ pub struct CompiledAccount {
     pub(crate) ztna: Vec<CompiledZtna>,
     pub(crate) authorize_nodes: Vec<AuthorizeNode>,
     pub(crate) authorize_roots: FxHashMap<Box<str>, u32>,
+    /// Decision endpoint id → the id of the top-level policy it evaluates.
+    pub(crate) decision_endpoints: FxHashMap<Box<str>, Box<str>>,
     pub(crate) levels: Vec<CompiledLevel>,
 }
 
@@ -309,6 +311,7 @@ impl CompiledAccount {
             ztna: Vec::with_capacity(ir.ztna_policies.len()),
             authorize_nodes: Vec::new(),
             authorize_roots: FxHashMap::default(),
+            decision_endpoints: FxHashMap::default(),
             levels: Vec::with_capacity(ir.access_levels.len()),
         };
 
@@ -551,6 +554,16 @@ impl CompiledAccount {
             .into_iter()
             .map(|(id, idx)| (Box::from(id), idx))
             .collect();
+        index_ids(
+            &ir.decision_endpoints,
+            |e| e.id.as_str(),
+            "decision endpoint",
+        )?;
+        account.decision_endpoints = ir
+            .decision_endpoints
+            .iter()
+            .map(|e| (Box::from(e.id.as_str()), Box::from(e.policy_id.as_str())))
+            .collect();
         Ok(account)
     }
 
@@ -569,6 +582,12 @@ impl CompiledAccount {
 
     pub fn app_at(&self, idx: u32) -> Option<&CompiledApp> {
         self.apps.get(idx as usize)
+    }
+
+    /// The id of the top-level authorization policy a decision endpoint
+    /// evaluates (which may no longer exist); `None` for an unknown endpoint.
+    pub fn decision_endpoint_policy(&self, endpoint_id: &str) -> Option<&str> {
+        self.decision_endpoints.get(endpoint_id).map(|p| &**p)
     }
 
     /// Number of Cloudflare policies, for metrics and benchmarks.

@@ -7,6 +7,7 @@
 //! node of each type needs and refuses the ones it may not have.
 
 mod condition;
+mod endpoint;
 mod lower;
 mod policy;
 mod set;
@@ -16,6 +17,7 @@ mod tests;
 pub use condition::{
     AuthorizeCondition, ConditionReference, ConditionType, OperandType, WireComparator, WireOperand,
 };
+pub use endpoint::DecisionEndpoint;
 pub use policy::{
     parse_policy, Algorithm, CombiningAlgorithmSetting, EffectSettings, EffectType, NodeType,
     PolicyNode, PolicyReference, RepetitionSettings, RepetitionSource, Statement,

@@ -12,6 +12,7 @@ use super::{check_account, find_policy, finish, new_etag, parse_body, policy_wir
 use crate::auth::Principal;
 use crate::dialect::GoogleError;
 use crate::error::ApiError;
+use crate::paging::{cursor, next_offset};
 use crate::AppState;
 
 type Answer = Result<Json<Value>, GoogleError>;
@@ -76,9 +77,8 @@ pub async fn list(
         .await?;
     let items: Vec<Value> = page.items.into_iter().map(|o| o.doc).collect();
     let mut out = json!({ "accessPolicies": items });
-    let next = offset.saturating_add(size) as u64;
-    if next < page.total {
-        out["nextPageToken"] = next.to_string().into();
+    if let Some(next) = next_offset(offset as u64, size as u64, page.total) {
+        out["nextPageToken"] = cursor(next).into();
     }
     Ok(Json(out))
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::ApiError;
+use crate::paging::{cursor, next_offset, parse_cursor};
 
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
@@ -26,8 +27,8 @@ impl GoogleQuery {
         self.0.get(name).map(String::as_str)
     }
 
-    /// (offset, page size) from `pageToken` and `pageSize`. The token is the
-    /// offset of the next item, opaque to clients.
+    /// (offset, page size) from `pageToken` and `pageSize`; the token is a
+    /// [`crate::paging`] cursor.
     pub fn page(&self) -> Result<(usize, usize), ApiError> {
         let size = match self.get("pageSize").filter(|s| !s.is_empty()) {
             None => DEFAULT_PAGE_SIZE,
@@ -46,11 +47,9 @@ impl GoogleQuery {
         };
         let offset = match self.get("pageToken").filter(|s| !s.is_empty()) {
             None => 0,
-            Some(t) => t
-                .parse::<usize>()
-                .map_err(|_| ApiError::field("pageToken", format!("{t:?} is not a page token")))?,
+            Some(t) => parse_cursor("pageToken", "page token", t)?,
         };
-        Ok((offset, size))
+        Ok((usize::try_from(offset).unwrap_or(usize::MAX), size))
     }
 
     pub fn level_format(&self) -> Result<LevelFormat, ApiError> {
@@ -70,7 +69,6 @@ impl GoogleQuery {
 /// One page of `items` and the token of the next, if any.
 pub fn page_of<T: Clone>(items: &[T], offset: usize, size: usize) -> (Vec<T>, Option<String>) {
     let page: Vec<T> = items.iter().skip(offset).take(size).cloned().collect();
-    let next = offset.saturating_add(size);
-    let token = (next < items.len()).then(|| next.to_string());
+    let token = next_offset(offset as u64, size as u64, items.len() as u64).map(cursor);
     (page, token)
 }

@@ -89,9 +89,8 @@ impl FromRequestParts<AppState> for Ctx {
 
 /// The stored document with the server's fields: `id`, `created_at`, `updated_at`.
 pub fn render(object: &StoredObject) -> Value {
-    let mut doc = object.doc.clone();
+    let mut doc = object.doc_with_id();
     if let Some(map) = doc.as_object_mut() {
-        map.insert("id".into(), object.id.clone().into());
         map.insert("created_at".into(), object.created_at.clone().into());
         map.insert("updated_at".into(), object.updated_at.clone().into());
     }

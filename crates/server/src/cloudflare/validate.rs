@@ -1,7 +1,8 @@
 //! The whole-account check a write passes before it commits: the changed
 //! objects, with every group, list and service token of the account and the
 //! policies and applications they touch, are lowered and compiled exactly as
-//! the decision service will compile them. A dangling reference, a group cycle,
+//! the decision service will compile them (one lowering for both,
+//! `formats::stored::lower_account`). A dangling reference, a group cycle,
 //! a duplicate precedence or a domain conflict is refused with 400 and nothing
 //! is written.
 //!
@@ -9,7 +10,7 @@
 //! refer to each other), so a write costs the same with 10 or 100 000 policies.
 
 use portcullis_core::CompiledAccount;
-use portcullis_store::lower::account_ir;
+use portcullis_formats::stored::lower_account;
 use portcullis_store::{AccountObjects, Kind, StoredObject, Write};
 use serde_json::Value;
 
@@ -25,14 +26,6 @@ pub enum Focus<'a> {
     Referenced(Kind, &'a str),
 }
 
-fn with_id(object: &StoredObject) -> Value {
-    let mut doc = object.doc.clone();
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("id".into(), object.id.clone().into());
-    }
-    doc
-}
-
 /// Checks the account as it stands inside the write `w`.
 pub async fn check(w: &mut Write, focus: Focus<'_>) -> Result<(), ApiError> {
     let mut objects = AccountObjects::default();
@@ -41,14 +34,19 @@ pub async fn check(w: &mut Write, focus: Focus<'_>) -> Result<(), ApiError> {
         (Kind::List, &mut objects.lists),
         (Kind::ServiceToken, &mut objects.service_tokens),
     ] {
-        *out = w.all(kind).await?.iter().map(with_id).collect();
+        *out = w
+            .all(kind)
+            .await?
+            .iter()
+            .map(StoredObject::doc_with_id)
+            .collect();
     }
     let mut policies: Vec<(Kind, String)> = Vec::new();
     match focus {
         Focus::Policy(kind, id) => policies.push((kind, id.to_string())),
         Focus::App(app_id) => {
             for app in w.all(Kind::App).await? {
-                let mut doc = with_id(&app);
+                let mut doc = app.doc_with_id();
                 if app.id == app_id {
                     for link in doc
                         .get("policies")
@@ -78,10 +76,10 @@ pub async fn check(w: &mut Write, focus: Focus<'_>) -> Result<(), ApiError> {
     }
     for (kind, id) in policies {
         if let Some(p) = w.get(kind, &id).await? {
-            objects.policies.push(with_id(&p));
+            objects.policies.push(p.doc_with_id());
         }
     }
-    let ir = account_ir(&objects)?;
+    let ir = lower_account(w.account(), &objects)?;
     CompiledAccount::compile(&ir)?;
     Ok(())
 }

@@ -168,7 +168,7 @@ impl Decisions {
     pub fn router(&self, store: Store) -> Router {
         let admin = crate::router_with(crate::AppState {
             store,
-            snapshots: Some(self.state.snapshots.clone()),
+            decisions: Some(self.state.clone()),
         })
         .layer(middleware::from_fn_with_state(
             self.refresher.signal(),
@@ -178,12 +178,20 @@ impl Decisions {
     }
 }
 
+/// Put in the extensions of a response to a POST that wrote nothing (a PingOne
+/// decision call), so that it does not wake the refresher.
+#[derive(Debug, Clone, Copy)]
+pub struct WroteNothing;
+
 /// Wakes the refresher after every successful admin write on this node, so the
 /// next decision sees it (the refresh takes milliseconds).
 async fn signal_writes(State(signal): State<Arc<Notify>>, req: Request, next: Next) -> Response {
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let response = next.run(req).await;
-    if write && response.status().is_success() {
+    if write
+        && response.status().is_success()
+        && response.extensions().get::<WroteNothing>().is_none()
+    {
         signal.notify_one();
     }
     response

@@ -40,21 +40,10 @@ impl SnapshotSource for StoreSource {
     }
 
     async fn account_objects(&self, account_id: &str) -> Result<AccountObjects, SourceError> {
-        let objects = self
-            .store
+        self.store
             .account_objects(account_id)
             .await
-            .map_err(source_error)?;
-        Ok(AccountObjects {
-            policies: objects.policies,
-            apps: objects.apps,
-            groups: objects.groups,
-            lists: objects.lists,
-            service_tokens: objects.service_tokens,
-            ztna_policies: objects.ztna_policies,
-            authorize_policies: objects.authorize_policies,
-            access_levels: objects.access_levels,
-        })
+            .map_err(source_error)
     }
 
     async fn changes_since(&self, seq: u64) -> Result<Vec<Change>, SourceError> {

@@ -1,39 +1,31 @@
 //! Decision endpoints: `/v1/environments/{env}/decisionEndpoints[/{id}]`
 //! (`{name, description, policyId}`) and the decision call
 //! `POST …/decisionEndpoints/{id}` with `{"parameters": {…request context…}}`.
+//!
+//! The decision call reads the decision service's live snapshot only (the
+//! endpoint and its policy are compiled into it): it never touches the store,
+//! and a write reaches it when the refresher has rebuilt the environment
+//! (milliseconds after the write on this node).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use portcullis_core::context::RequestContext;
+use portcullis_core::eval::AuthorizeOutcome;
+use portcullis_decision::DecisionState;
+use portcullis_formats::pingone::DecisionEndpoint;
 use portcullis_store::{Kind, ObjectRef, StoredObject};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::environment::compile;
 use super::parse_body;
+use super::resource::{self, missing, Answer, Resource};
 use crate::auth::Principal;
-use crate::dialect::PingOneError;
+use crate::decision_wiring::WroteNothing;
 use crate::error::ApiError;
 use crate::AppState;
-
-type Answer = Result<Response, PingOneError>;
-
-/// A decision endpoint as PingOne writes it (the fields portcullis uses).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DecisionEndpoint {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    policy_id: Option<String>,
-}
 
 /// The decision call's body.
 #[derive(Debug, Deserialize)]
@@ -43,99 +35,38 @@ struct DecisionRequest {
     parameters: Option<Value>,
 }
 
-fn render(object: &StoredObject) -> Value {
-    let mut doc = object.doc.clone();
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("id".into(), object.id.clone().into());
+impl Resource for DecisionEndpoint {
+    const KIND: Kind = Kind::DecisionEndpoint;
+    const COLLECTION: &'static str = "decisionEndpoints";
+    const NOUN: &'static str = "decision endpoint";
+
+    fn body_id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
-    doc
-}
 
-fn missing(id: &str) -> ApiError {
-    ApiError::NotFound(format!("decision endpoint {id:?} not found"))
-}
-
-async fn put(
-    state: &AppState,
-    principal: &Principal,
-    env: &str,
-    id: &str,
-    mut endpoint: DecisionEndpoint,
-    create: bool,
-) -> Result<StoredObject, ApiError> {
-    endpoint.id = None;
-    let mut errors = portcullis_formats::ValidationErrors::default();
-    if endpoint.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-        errors.push("name", "is required");
+    /// Validates the endpoint; its policy must exist (and stays in use).
+    async fn put(
+        mut self,
+        state: &AppState,
+        principal: &Principal,
+        env: &str,
+        id: &str,
+        create: bool,
+    ) -> Result<StoredObject, ApiError> {
+        self.id = None;
+        self.validate()?;
+        let policy_id = self.policy_id.clone().unwrap_or_default();
+        let (mut w, _) = resource::begin::<Self>(state, principal, env, id, create).await?;
+        if w.get(Kind::AuthorizePolicy, &policy_id).await?.is_none() {
+            return Err(ApiError::field(
+                "policyId",
+                format!("authorization policy {policy_id:?} does not exist"),
+            ));
+        }
+        let doc = serde_json::to_value(&self).map_err(|_| ApiError::Internal)?;
+        let refs = [ObjectRef::new(Kind::AuthorizePolicy, policy_id)];
+        resource::commit::<Self>(w, id, &doc, &refs).await
     }
-    if endpoint.policy_id.is_none() {
-        errors.push("policyId", "is required");
-    }
-    errors.into_result()?;
-    let policy_id = endpoint.policy_id.clone().unwrap_or_default();
-    let mut w = state.store.begin_write(env, &principal.token_id).await?;
-    let exists = w.get(Kind::DecisionEndpoint, id).await?.is_some();
-    if !create && !exists {
-        return Err(missing(id));
-    }
-    if w.get(Kind::AuthorizePolicy, &policy_id).await?.is_none() {
-        return Err(ApiError::field(
-            "policyId",
-            format!("authorization policy {policy_id:?} does not exist"),
-        ));
-    }
-    let doc = serde_json::to_value(&endpoint).map_err(|_| ApiError::Internal)?;
-    let refs = [ObjectRef::new(Kind::AuthorizePolicy, policy_id)];
-    let object = w.put(Kind::DecisionEndpoint, id, &doc, &refs).await?;
-    w.commit().await?;
-    Ok(object)
-}
-
-pub async fn list(State(state): State<AppState>, Path(env): Path<String>) -> Answer {
-    let page = state
-        .store
-        .list(&env, Kind::DecisionEndpoint, 0, i64::MAX as u64)
-        .await?;
-    let items: Vec<Value> = page.items.iter().map(render).collect();
-    Ok(Json(json!({
-        "_links": {"self": {"href": format!("/v1/environments/{env}/decisionEndpoints")}},
-        "_embedded": {"decisionEndpoints": items},
-        "count": page.total,
-        "size": items.len(),
-    }))
-    .into_response())
-}
-
-pub async fn get(State(state): State<AppState>, Path((env, id)): Path<(String, String)>) -> Answer {
-    let object = state
-        .store
-        .get(&env, Kind::DecisionEndpoint, &id)
-        .await?
-        .ok_or_else(|| missing(&id))?;
-    Ok(Json(render(&object)).into_response())
-}
-
-pub async fn create(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Path(env): Path<String>,
-    body: Bytes,
-) -> Answer {
-    let endpoint: DecisionEndpoint = parse_body(&body)?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let object = put(&state, &principal, &env, &id, endpoint, true).await?;
-    Ok((StatusCode::CREATED, Json(render(&object))).into_response())
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Path((env, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Answer {
-    let endpoint: DecisionEndpoint = parse_body(&body)?;
-    let object = put(&state, &principal, &env, &id, endpoint, false).await?;
-    Ok(Json(render(&object)).into_response())
 }
 
 pub async fn delete(
@@ -145,16 +76,17 @@ pub async fn delete(
 ) -> Answer {
     let mut w = state.store.begin_write(&env, &principal.token_id).await?;
     if w.delete(Kind::DecisionEndpoint, &id).await?.is_none() {
-        return Err(missing(&id).into());
+        return Err(missing::<DecisionEndpoint>(&id).into());
     }
     w.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Evaluates the endpoint's policy tree against the request context in
-/// `parameters` (`time` defaults to now).
+/// `parameters` (`time` defaults to now) in the live snapshot. An unknown
+/// endpoint is 404; one whose policy is gone decides INDETERMINATE.
 pub async fn decide(
-    State(state): State<AppState>,
+    State(decisions): State<DecisionState>,
     Path((env, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Answer {
@@ -168,26 +100,17 @@ pub async fn decide(
             e.message,
         )
     })?;
-    if context.time.is_none() {
-        context.time = Some(chrono::Utc::now());
-    }
-    let endpoint = state
-        .store
-        .get(&env, Kind::DecisionEndpoint, &id)
-        .await?
-        .ok_or_else(|| missing(&id))?;
-    let policy_id = endpoint
-        .doc
-        .get("policyId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let compiled = compile(&state.store, &env).await?;
-    let outcome = compiled
-        .evaluate_authorization_policy(&context, &policy_id)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("authorization policy {policy_id:?} not found"))
-        })?;
+    context.time.get_or_insert_with(|| decisions.clock.now());
+    let live = decisions.snapshots.load();
+    let outcome = portcullis_decision::decide_endpoint(&live, &env, &id, &context)
+        .ok_or_else(|| missing::<DecisionEndpoint>(&id))?;
+    let mut response = Json(decision_body(&outcome)).into_response();
+    response.extensions_mut().insert(WroteNothing);
+    Ok(response)
+}
+
+/// PingOne's decision response: `{"id", "decision", "statements"}`.
+fn decision_body(outcome: &AuthorizeOutcome<'_>) -> Value {
     let statements: Vec<Value> = outcome
         .statements
         .iter()
@@ -202,10 +125,9 @@ pub async fn decide(
             out
         })
         .collect();
-    Ok(Json(json!({
+    json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "decision": outcome.decision.as_str(),
         "statements": statements,
-    }))
-    .into_response())
+    })
 }

@@ -1,13 +1,14 @@
-//! The environment as a whole: the check every policy write passes (the whole
-//! tree of the environment, as it will stand, must validate, resolve and
-//! compile) and the compiled environment a decision endpoint evaluates.
+//! The environment as a whole: the check every policy write passes. The
+//! environment's policies as they will stand, with the account's access
+//! levels, go through the lowering the decision snapshot uses
+//! (`formats::stored::lower_account`) and the compiler, so a write is accepted
+//! exactly when the snapshot will build.
 
-use portcullis_core::ir::AccountIr;
 use portcullis_core::CompiledAccount;
-use portcullis_formats::acm::AccessLevel;
-use portcullis_formats::pingone::{validate_policy_set, PolicyNode};
+use portcullis_formats::pingone::PolicyNode;
+use portcullis_formats::stored::lower_account;
 use portcullis_formats::ValidationErrors;
-use portcullis_store::{Kind, Store, StoredObject, Write};
+use portcullis_store::{AccountObjects, Kind, StoredObject, Write};
 
 use crate::error::ApiError;
 
@@ -18,99 +19,63 @@ pub fn node(object: &StoredObject) -> Result<PolicyNode, ApiError> {
     })
 }
 
-fn level(object: &StoredObject) -> Result<AccessLevel, ApiError> {
-    serde_json::from_value(object.doc.clone()).map_err(|e| {
-        tracing::error!(error = %e, id = %object.id, "stored access level does not parse");
-        ApiError::Internal
-    })
-}
-
-/// The environment's policies as they will stand after the write: `changed`
-/// put in (or replaced), `removed` left out.
+/// Checks the environment's policies as they will stand after the write:
+/// `changed` put in (or replaced), `removed` left out. Problems in `changed`
+/// have paths into it (`children[0].value.id`); problems in another policy are
+/// prefixed with `authorizationPolicies["<id>"]`.
 pub async fn check(
     w: &mut Write,
-    env: &str,
     changed: Option<(&str, &PolicyNode)>,
     removed: Option<&str>,
 ) -> Result<(), ApiError> {
-    let mut policies: Vec<(String, PolicyNode)> = Vec::new();
+    let mut objects = AccountObjects::default();
+    let mut ids: Vec<String> = Vec::new();
     for object in w.all(Kind::AuthorizePolicy).await? {
         if Some(object.id.as_str()) == removed || changed.is_some_and(|(id, _)| id == object.id) {
             continue;
         }
-        policies.push((object.id.clone(), node(&object)?));
+        objects.authorize_policies.push(object.doc_with_id());
+        ids.push(object.id);
     }
     if let Some((id, policy)) = changed {
-        policies.push((id.to_string(), policy.clone()));
-    }
-    let focus = changed.map(|_| policies.len() - 1);
-    let pairs: Vec<(&str, &PolicyNode)> = policies.iter().map(|(id, p)| (id.as_str(), p)).collect();
-    let mut errors = ValidationErrors::default();
-    if let Err(found) = validate_policy_set(&pairs) {
-        for e in found.0 {
-            let parsed = e.path.strip_prefix('[').and_then(|rest| {
-                let (i, rest) = rest.split_once(']')?;
-                Some((i.parse::<usize>().ok()?, rest.trim_start_matches('.')))
-            });
-            let path = match parsed {
-                Some((i, rest)) if Some(i) == focus => rest.to_string(),
-                Some((i, rest)) => format!("authorizationPolicies[{:?}].{rest}", policies[i].0),
-                None => e.path,
-            };
-            errors.push(path, e.message);
+        let mut doc = serde_json::to_value(policy).map_err(|_| ApiError::Internal)?;
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("id".into(), id.into());
         }
+        objects.authorize_policies.push(doc);
+        ids.push(id.to_string());
     }
-    let levels: Vec<AccessLevel> = w
+    objects.access_levels = w
         .all(Kind::AccessLevel)
         .await?
         .iter()
-        .map(level)
-        .collect::<Result<_, _>>()?;
-    if let Some((_, policy)) = changed {
-        for (path, name) in policy.level_references() {
-            if !levels
-                .iter()
-                .any(|l| l.name.as_deref() == Some(name.as_str()))
-            {
-                errors.push(path, format!("access level {name:?} does not exist"));
-            }
-        }
-    }
-    errors.into_result()?;
-    CompiledAccount::compile(&ir(env.to_string(), &policies, &levels))?;
+        .map(StoredObject::doc_with_id)
+        .collect();
+    let focus = changed.map(|_| ids.len() - 1);
+    let ir = lower_account(w.account(), &objects).map_err(|e| relative(e, &ids, focus))?;
+    CompiledAccount::compile(&ir)?;
     Ok(())
 }
 
-fn ir(account: String, policies: &[(String, PolicyNode)], levels: &[AccessLevel]) -> AccountIr {
-    AccountIr {
-        account_id: account,
-        authorize_policies: policies.iter().map(|(id, p)| p.lower(id)).collect(),
-        access_levels: levels.iter().map(AccessLevel::lower).collect(),
-        ..AccountIr::default()
+/// Rewrites `authorize_policies[i]…` paths for the client: relative to the
+/// policy it sent (`focus`), or naming another policy by id.
+fn relative(errors: ValidationErrors, ids: &[String], focus: Option<usize>) -> ValidationErrors {
+    let mut out = ValidationErrors::default();
+    for e in errors.0 {
+        let parsed = e.path.strip_prefix("authorize_policies[").and_then(|rest| {
+            let (i, rest) = rest.split_once(']')?;
+            let i = i.parse::<usize>().ok()?;
+            Some((i, rest.trim_start_matches('.'), ids.get(i)?))
+        });
+        let path = match parsed {
+            Some((i, rest, _)) if Some(i) == focus => rest.to_string(),
+            Some((_, rest, id)) => portcullis_formats::error::join_path(
+                &format!("authorizationPolicies[{id:?}]"),
+                rest,
+            ),
+            None => e.path,
+        };
+        out.push(path, e.message);
     }
-}
-
-/// The environment's policies and access levels, compiled. The live decision
-/// snapshot is not consulted: a decision endpoint sees every committed write at
-/// once, which is what PingOne's API promises after a 2xx.
-pub async fn compile(store: &Store, env: &str) -> Result<CompiledAccount, ApiError> {
-    let policies = store
-        .list(env, Kind::AuthorizePolicy, 0, i64::MAX as u64)
-        .await?
-        .items
-        .iter()
-        .map(|o| Ok((o.id.clone(), node(o)?)))
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let levels = store
-        .list(env, Kind::AccessLevel, 0, i64::MAX as u64)
-        .await?
-        .items
-        .iter()
-        .map(level)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(CompiledAccount::compile(&ir(
-        env.to_string(),
-        &policies,
-        &levels,
-    ))?)
+    out
 }

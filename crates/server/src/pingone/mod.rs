@@ -6,41 +6,90 @@
 mod endpoints;
 mod environment;
 mod policies;
+mod resource;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use portcullis_decision::DecisionState;
+use portcullis_formats::pingone::{DecisionEndpoint, PolicyNode};
 
 use crate::dialect::PingOneError;
 use crate::error::ApiError;
 use crate::AppState;
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+    let admin = Router::new()
         .route(
             "/v1/environments/{env}/authorizationPolicies",
-            get(policies::list).post(policies::create),
+            get(resource::list::<PolicyNode>).post(resource::create::<PolicyNode>),
         )
         .route(
             "/v1/environments/{env}/authorizationPolicies/{policy_id}",
-            get(policies::get)
-                .put(policies::update)
+            get(resource::get::<PolicyNode>)
+                .put(resource::update::<PolicyNode>)
                 .delete(policies::delete),
         )
         .route(
             "/v1/environments/{env}/decisionEndpoints",
-            get(endpoints::list).post(endpoints::create),
+            get(resource::list::<DecisionEndpoint>).post(resource::create::<DecisionEndpoint>),
         )
         .route(
             "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
-            get(endpoints::get)
-                .put(endpoints::update)
-                .delete(endpoints::delete)
-                .post(endpoints::decide),
+            get(resource::get::<DecisionEndpoint>)
+                .put(resource::update::<DecisionEndpoint>)
+                .delete(endpoints::delete),
         )
-        .route_layer(middleware::from_fn_with_state(state, pingone_auth))
+        .route_layer(middleware::from_fn_with_state(state.clone(), pingone_auth));
+    match state.decisions {
+        Some(decisions) => admin.merge(decision_routes(decisions)),
+        None => admin,
+    }
+}
+
+/// The decision call, beside the admin routes of the same path: it reads the
+/// decision service's snapshot and checks tokens as the decision API does.
+fn decision_routes<S: Clone + Send + Sync + 'static>(decisions: DecisionState) -> Router<S> {
+    Router::new()
+        .route(
+            "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
+            post(endpoints::decide),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            decisions.clone(),
+            decision_auth,
+        ))
+        .with_state(decisions)
+}
+
+/// The environment a `/v1/environments/{env}/…` path is about.
+fn environment(req: &Request) -> String {
+    req.uri()
+        .path()
+        .strip_prefix("/v1/environments/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Who may ask a decision endpoint: whoever may call the decision API of the
+/// environment's account (its admin tokens, read-only or not, and its
+/// decision-only tokens), checked against the decision service's in-memory
+/// copy of the tokens, so a decision never waits on the database. Any refusal
+/// is 401, as on `/v1/accounts/{id}/decide`.
+async fn decision_auth(
+    State(decisions): State<DecisionState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, PingOneError> {
+    let (presented, _) = crate::dialect::bearer(&req)?;
+    let env = environment(&req);
+    if !decisions.auth.allows(&env, &presented).await {
+        return Err(ApiError::Unauthenticated.into());
+    }
+    Ok(next.run(req).await)
 }
 
 /// Bearer tokens as on the rest of the admin API; an account token reaches
@@ -52,13 +101,7 @@ async fn pingone_auth(
 ) -> Result<Response, PingOneError> {
     let (presented, reads) = crate::dialect::bearer(&req)?;
     let principal = crate::dialect::authenticate(&state, &presented, reads).await?;
-    let env = req
-        .uri()
-        .path()
-        .strip_prefix("/v1/environments/")
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-        .to_string();
+    let env = environment(&req);
     crate::dialect::check_account(&principal, &env, "environment ")?;
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
@@ -77,7 +120,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     (
         "get",
         "/v1/environments/{env}/authorizationPolicies",
-        "List the environment's authorization policies",
+        "List the environment's authorization policies (?limit=&cursor=)",
     ),
     (
         "post",
@@ -102,7 +145,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     (
         "get",
         "/v1/environments/{env}/decisionEndpoints",
-        "List decision endpoints",
+        "List decision endpoints (?limit=&cursor=)",
     ),
     (
         "post",
@@ -127,6 +170,6 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     (
         "post",
         "/v1/environments/{env}/decisionEndpoints/{endpoint_id}",
-        "Decide: {\"parameters\": request context} → PERMIT / DENY / NOT_APPLICABLE / INDETERMINATE + statements",
+        "Decide against the live snapshot: {\"parameters\": request context} → PERMIT / DENY / NOT_APPLICABLE / INDETERMINATE + statements (decision API tokens)",
     ),
 ];

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use portcullis_server::decision_wiring::{DecisionSettings, Decisions};
 use portcullis_store::Store;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -14,20 +15,42 @@ pub const ADMIN: &str = "test-admin-token";
 pub struct Api {
     pub router: Router,
     pub store: Store,
+    /// The decision service, for [`Api::with_decisions`].
+    pub decisions: Option<Decisions>,
     _dir: tempfile::TempDir,
 }
 
 impl Api {
+    /// The admin API alone.
     pub async fn new() -> Api {
+        Api::start(false).await
+    }
+
+    /// The admin API with the decision service beside it, as `portcullis
+    /// serve` runs them.
+    pub async fn with_decisions() -> Api {
+        Api::start(true).await
+    }
+
+    async fn start(decide: bool) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
         let store = Store::connect(&url).await.unwrap();
         portcullis_server::auth::bootstrap(&store, Some(ADMIN))
             .await
             .unwrap();
+        let (router, decisions) = if decide {
+            let decisions = Decisions::start(&store, DecisionSettings::default())
+                .await
+                .unwrap();
+            (decisions.router(store.clone()), Some(decisions))
+        } else {
+            (portcullis_server::router(store.clone()), None)
+        };
         Api {
-            router: portcullis_server::router(store.clone()),
+            router,
             store,
+            decisions,
             _dir: dir,
         }
     }
@@ -84,5 +107,13 @@ impl Api {
 
     pub async fn post(&self, path: &str, body: &str) -> (StatusCode, Value) {
         self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::DELETE, path, None).await
     }
 }
