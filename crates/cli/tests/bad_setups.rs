@@ -78,7 +78,7 @@ fn dangling_group_reference_is_refused() {
     );
     assert_eq!(
         setup_error("dangling-group", s),
-        r#"policy "p1": include[0]: Access group "grp-missing" does not exist"#
+        r#"policy "p1": include[0].group.id: Access group "grp-missing" does not exist"#
     );
 }
 
@@ -89,7 +89,7 @@ fn dangling_group_reference_inside_a_group_is_refused() {
                            "exclude": [{"group": {"id": "g-gone"}}]}]);
     assert_eq!(
         setup_error("dangling-group-in-group", s),
-        r#"Access group "g1": exclude[0]: Access group "g-gone" does not exist"#
+        r#"Access group "g1": exclude[0].group.id: Access group "g-gone" does not exist"#
     );
 }
 
@@ -104,7 +104,7 @@ fn dangling_list_reference_is_refused() {
     );
     assert_eq!(
         setup_error("dangling-list", s),
-        r#"policy "p1": include[1]: list "list-missing" does not exist"#
+        r#"policy "p1": include[1].email_list.id: list "list-missing" does not exist"#
     );
 }
 
@@ -118,7 +118,7 @@ fn list_of_the_wrong_type_is_refused() {
                          "items": [{"value": "a@example.com"}]}]);
     assert_eq!(
         setup_error("wrong-list-type", s),
-        r#"policy "p1": include[0]: list "emails" is an EMAIL list, not an IP list"#
+        r#"policy "p1": include[0].ip_list.id: list "emails" is an EMAIL list, not an IP list"#
     );
 }
 
@@ -131,7 +131,7 @@ fn dangling_service_token_reference_is_refused() {
     );
     assert_eq!(
         setup_error("dangling-token", s),
-        r#"policy "p1": include[0]: service token "st-missing" does not exist"#
+        r#"policy "p1": include[0].service_token.token_id: service token "st-missing" does not exist"#
     );
 }
 

@@ -94,6 +94,10 @@ pub struct Obligations {
     pub isolation: bool,
 }
 
+/// The session of a granting Cloudflare policy when neither it nor its
+/// application sets `session_duration`.
+pub const DEFAULT_SESSION_DURATION: &str = "24h";
+
 /// No obligations, as a static so that verdicts without any borrow it instead of
 /// building (and moving) an empty value on every decision.
 pub static NO_OBLIGATIONS: Obligations = Obligations {

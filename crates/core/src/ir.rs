@@ -251,6 +251,11 @@ impl PolicyAction {
     pub fn runs_first(self) -> bool {
         matches!(self, PolicyAction::Bypass | PolicyAction::NonIdentity)
     }
+
+    /// Whether a match starts a session (and so carries a session duration).
+    pub fn starts_session(self) -> bool {
+        matches!(self, PolicyAction::Allow | PolicyAction::NonIdentity)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -260,7 +265,9 @@ pub struct AccessPolicyIr {
     pub include: Vec<Condition>,
     pub require: Vec<Condition>,
     pub exclude: Vec<Condition>,
-    /// Returned when the policy decides the request.
+    /// Returned when the policy decides the request. A granting policy without a
+    /// `session_duration` takes its application's, else
+    /// [`DEFAULT_SESSION_DURATION`](crate::decision::DEFAULT_SESSION_DURATION).
     pub obligations: Obligations,
 }
 
@@ -272,6 +279,9 @@ pub struct AppIr {
     /// `host[/path]` patterns: `domain`, `self_hosted_domains`, public destinations.
     pub destinations: Vec<String>,
     pub policies: Vec<AppPolicyRef>,
+    /// The application's `session_duration`: the session of a matching allow or
+    /// non_identity policy that sets none of its own.
+    pub session_duration: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

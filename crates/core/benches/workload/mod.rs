@@ -105,6 +105,7 @@ pub fn account(apps: usize, policies_per_app: usize) -> AccountIr {
             aud: None,
             destinations: vec![format!("app-{a}.example.com")],
             policies: refs,
+            session_duration: None,
         });
     }
     AccountIr {

@@ -241,11 +241,11 @@ impl Resolver<'_, '_> {
                 Some((ListKind::Email, idx)) => Leaf::EmailList(*idx),
                 Some((ListKind::Ip, _)) => {
                     return Err(self.invalid(
-                        path,
+                        &format!("{path}.email_list.id"),
                         format!("list {id:?} is an IP list, not an EMAIL list"),
                     ))
                 }
-                None => return Err(self.dangling(path, "list", id)),
+                None => return Err(self.dangling(&format!("{path}.email_list.id"), "list", id)),
             },
             Predicate::EmailDomain(d) => {
                 Leaf::EmailDomain(fold_email(d.strip_prefix('@').unwrap_or(d)))
@@ -255,11 +255,11 @@ impl Resolver<'_, '_> {
                 Some((ListKind::Ip, idx)) => Leaf::IpList(*idx),
                 Some((ListKind::Email, _)) => {
                     return Err(self.invalid(
-                        path,
+                        &format!("{path}.ip_list.id"),
                         format!("list {id:?} is an EMAIL list, not an IP list"),
                     ))
                 }
-                None => return Err(self.dangling(path, "list", id)),
+                None => return Err(self.dangling(&format!("{path}.ip_list.id"), "list", id)),
             },
             Predicate::Country(codes) => Leaf::Country(
                 codes
@@ -274,13 +274,11 @@ impl Resolver<'_, '_> {
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            Predicate::Group(id) => Leaf::Group(
-                *self
-                    .refs
-                    .groups
-                    .get(id.as_str())
-                    .ok_or_else(|| self.dangling(path, "Access group", id))?,
-            ),
+            Predicate::Group(id) => {
+                Leaf::Group(*self.refs.groups.get(id.as_str()).ok_or_else(|| {
+                    self.dangling(&format!("{path}.group.id"), "Access group", id)
+                })?)
+            }
             Predicate::IdentityGroup { group, idp } => Leaf::IdentityGroup {
                 group: b(group),
                 idp: ob(idp),
@@ -313,13 +311,15 @@ impl Resolver<'_, '_> {
                 idp: ob(idp),
             },
             Predicate::AnyValidServiceToken => Leaf::AnyValidServiceToken,
-            Predicate::ServiceToken(id) => Leaf::ServiceToken(
-                *self
-                    .refs
-                    .tokens
-                    .get(id.as_str())
-                    .ok_or_else(|| self.dangling(path, "service token", id))?,
-            ),
+            Predicate::ServiceToken(id) => {
+                Leaf::ServiceToken(*self.refs.tokens.get(id.as_str()).ok_or_else(|| {
+                    self.dangling(
+                        &format!("{path}.service_token.token_id"),
+                        "service token",
+                        id,
+                    )
+                })?)
+            }
             Predicate::ServiceAccount(client_id) => Leaf::ServiceAccount(b(client_id)),
             Predicate::Certificate => Leaf::Certificate,
             Predicate::CommonName(cn) => Leaf::CommonName(b(cn)),

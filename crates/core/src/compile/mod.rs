@@ -20,7 +20,7 @@ pub use error::{CompileError, CompileErrorKind};
 
 use crate::apps::{AppIndex, Destination};
 use crate::attribute::AttributePath;
-use crate::decision::{AuthorizeDecision, Obligations};
+use crate::decision::{AuthorizeDecision, Obligations, DEFAULT_SESSION_DURATION};
 use crate::ip::{parse_cidr_or_ip, CidrSet};
 use crate::ir::{
     AccountIr, AuthorizeChildIr, AuthorizePolicyIr, CombiningAlgorithm, ListKind, PolicyAction,
@@ -92,6 +92,9 @@ pub struct CompiledApp {
     pub(crate) policies: Box<[u32]>,
     /// How many of `policies` belong to the first phase.
     pub(crate) first_phase: usize,
+    /// Obligations of policies that take this application's session duration
+    /// instead of the default, by policy index; empty for most applications.
+    pub(crate) own_obligations: Box<[(u32, Box<Obligations>)]>,
 }
 
 impl CompiledApp {
@@ -395,13 +398,17 @@ impl CompiledAccount {
                 }
             }
             let r = refs.resolver(&object);
+            let mut obligations = policy.obligations.clone();
+            if policy.action.starts_session() && obligations.session_duration.is_none() {
+                obligations.session_duration = Some(DEFAULT_SESSION_DURATION.to_string());
+            }
             account.policies.push(CompiledPolicy {
                 id: policy.id.as_str().into(),
                 action: policy.action,
                 include: r.lower_all(&policy.include, "include")?,
                 require: r.lower_all(&policy.require, "require")?,
                 exclude: r.lower_all(&policy.exclude, "exclude")?,
-                obligations: Box::new(policy.obligations.clone()),
+                obligations: Box::new(obligations),
             });
         }
 
@@ -472,11 +479,30 @@ impl CompiledAccount {
                     }
                 }
             }
+            // Policies without a session of their own take the application's.
+            let own_obligations = match &app.session_duration {
+                None => Box::default(),
+                Some(duration) => ordered
+                    .iter()
+                    .map(|(_, _, p)| *p)
+                    .filter(|p| {
+                        let policy = &ir.policies[*p as usize];
+                        policy.action.starts_session()
+                            && policy.obligations.session_duration.is_none()
+                    })
+                    .map(|p| {
+                        let mut own = account.policies[p as usize].obligations.clone();
+                        own.session_duration = Some(duration.clone());
+                        (p, own)
+                    })
+                    .collect(),
+            };
             account.apps.push(CompiledApp {
                 id: app.id.as_str().into(),
                 aud: app.aud.as_deref().map(Into::into),
                 policies: ordered.into_iter().map(|(_, _, p)| p).collect(),
                 first_phase,
+                own_obligations,
             });
         }
 

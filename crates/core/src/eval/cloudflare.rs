@@ -11,8 +11,8 @@
 use super::explain;
 use super::request::{Eval, RulesOutcome};
 use super::{SourceObligations, SourceVerdict};
-use crate::compile::CompiledApp;
-use crate::decision::{Decision, ExplainEntry};
+use crate::compile::{CompiledApp, CompiledPolicy};
+use crate::decision::{Decision, ExplainEntry, Obligations};
 use crate::ir::PolicyAction;
 
 pub(crate) fn decide<'a>(
@@ -21,7 +21,7 @@ pub(crate) fn decide<'a>(
     trace: &mut Option<Vec<ExplainEntry>>,
 ) -> SourceVerdict<'a> {
     let (first, second) = app.policies.split_at(app.first_phase);
-    if let Some(v) = first_match(ev, first, trace) {
+    if let Some(v) = first_match(ev, app, first, trace) {
         return v;
     }
     if ev.req.identity.is_none() {
@@ -35,7 +35,7 @@ pub(crate) fn decide<'a>(
         }
         return SourceVerdict::bare(Decision::LoginRequired);
     }
-    if let Some(v) = first_match(ev, second, trace) {
+    if let Some(v) = first_match(ev, app, second, trace) {
         return v;
     }
     if let Some(t) = trace {
@@ -50,6 +50,7 @@ pub(crate) fn decide<'a>(
 
 fn first_match<'a>(
     ev: &Eval<'a, '_>,
+    app: &'a CompiledApp,
     policies: &[u32],
     trace: &mut Option<Vec<ExplainEntry>>,
 ) -> Option<SourceVerdict<'a>> {
@@ -82,11 +83,20 @@ fn first_match<'a>(
             return Some(SourceVerdict {
                 decision,
                 policy_id: Some(&policy.id),
-                obligations: SourceObligations::Snapshot(&policy.obligations),
+                obligations: SourceObligations::Snapshot(obligations(app, idx, policy)),
             });
         }
     }
     None
+}
+
+/// A matching policy's obligations: its own, or the copy carrying the
+/// application's session duration.
+fn obligations<'a>(app: &'a CompiledApp, idx: u32, policy: &'a CompiledPolicy) -> &'a Obligations {
+    app.own_obligations
+        .iter()
+        .find(|(p, _)| *p == idx)
+        .map_or(&*policy.obligations, |(_, own)| &**own)
 }
 
 /// Whether the identity has completed multi-factor authentication (RFC 8176 `mfa`).
@@ -133,6 +143,7 @@ mod tests {
                     policy_id: "p-mfa".into(),
                     precedence: 1,
                 }],
+                session_duration: None,
             }],
             ..AccountIr::default()
         };

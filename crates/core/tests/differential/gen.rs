@@ -250,6 +250,8 @@ fn raw_policy() -> impl Strategy<Value = RawPolicy> {
 pub struct RawApp {
     /// (policy choice, precedence); duplicates are dropped when building.
     policies: Vec<(u8, i64)>,
+    /// Whether the application sets its own session duration.
+    session: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -270,7 +272,8 @@ pub fn raw_account() -> impl Strategy<Value = RawAccount> {
         vec((any::<bool>(), any::<bool>()), TOKEN_COUNT),
         vec(raw_policy(), 1..9),
         vec(
-            vec((any::<u8>(), -3i64..12), 0..7).prop_map(|policies| RawApp { policies }),
+            (vec((any::<u8>(), -3i64..12), 0..7), any::<bool>())
+                .prop_map(|(policies, session)| RawApp { policies, session }),
             1..4,
         ),
         vec(0u8..6, PATTERNS.len()),
@@ -394,6 +397,7 @@ pub fn build_account(raw: &RawAccount) -> AccountIr {
                     .map(|(p, _)| PATTERNS[p].to_string())
                     .collect(),
                 policies: refs,
+                session_duration: a.session.then(|| "2h".into()),
             }
         })
         .collect();

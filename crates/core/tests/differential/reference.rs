@@ -50,7 +50,7 @@ pub fn decide(account: &AccountIr, req: &RequestContext) -> Expected {
                 decision,
                 Some(policy.id.clone()),
                 app_id,
-                policy.obligations.clone(),
+                granted_obligations(app, policy),
             );
         }
     }
@@ -92,11 +92,29 @@ pub fn decide(account: &AccountIr, req: &RequestContext) -> Expected {
                 Decision::Allow,
                 Some(policy.id.clone()),
                 app_id,
-                policy.obligations.clone(),
+                granted_obligations(app, policy),
             );
         }
     }
     expected(Decision::Deny, None, app_id, Obligations::default())
+}
+
+/// A matching policy's obligations. Allow and non_identity start a session: its
+/// duration is the policy's own, else the application's, else 24 hours.
+fn granted_obligations(app: &AppIr, policy: &AccessPolicyIr) -> Obligations {
+    let mut obligations = policy.obligations.clone();
+    let starts_session = matches!(
+        policy.action,
+        PolicyAction::Allow | PolicyAction::NonIdentity
+    );
+    if starts_session && obligations.session_duration.is_none() {
+        obligations.session_duration = Some(
+            app.session_duration
+                .clone()
+                .unwrap_or_else(|| "24h".to_string()),
+        );
+    }
+    obligations
 }
 
 fn expected(

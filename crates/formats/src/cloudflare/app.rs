@@ -379,6 +379,7 @@ impl AccessApplication {
             aud: self.aud.clone(),
             destinations: self.host_patterns(),
             policies: refs,
+            session_duration: self.session_duration.clone(),
         })
     }
 }

@@ -16,7 +16,7 @@ pub use group::AccessGroup;
 pub use list::{validate_item, ListItem, ListType, ZeroTrustList};
 pub use policy::{
     AccessPolicy, ApprovalGroup, Authenticator, ClipboardFormat, ConnectionRules, MfaConfig,
-    PolicyDecision, RdpConnectionRules, DEFAULT_SESSION_DURATION,
+    PolicyDecision, RdpConnectionRules,
 };
 pub use rule::{
     looks_like_email, lower_rules, validate_rules, AccessRule, RuleReference, RULE_TYPES,

@@ -140,9 +140,6 @@ pub struct AccessPolicy {
     pub updated_at: Option<String>,
 }
 
-/// The session length Cloudflare applies when a policy names none.
-pub const DEFAULT_SESSION_DURATION: &str = "24h";
-
 impl AccessPolicy {
     /// Checks a policy as a write needs it: a name, a decision, well-formed rules
     /// and durations, and `linked_app_token` only where Cloudflare allows it.
@@ -216,11 +213,9 @@ impl AccessPolicy {
             decision,
             PolicyDecision::Allow | PolicyDecision::NonIdentity
         ) {
-            o.session_duration = Some(
-                self.session_duration
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_SESSION_DURATION.to_string()),
-            );
+            // Without one, the application's applies, else the default (see
+            // `portcullis_core::decision::DEFAULT_SESSION_DURATION`).
+            o.session_duration.clone_from(&self.session_duration);
         }
         if decision != PolicyDecision::Allow {
             return o;
@@ -323,12 +318,15 @@ mod tests {
     }
 
     #[test]
-    fn obligations_default_the_session_to_24h() {
+    fn obligations_carry_only_a_session_the_policy_sets() {
+        // The application's session or the default fills the gap at compile time.
         let policy: AccessPolicy =
             from_json(r#"{"name":"x","decision":"allow","include":[{"everyone":{}}]}"#).unwrap();
-        assert_eq!(
-            policy.obligations().session_duration.as_deref(),
-            Some("24h")
-        );
+        assert_eq!(policy.obligations().session_duration, None);
+        let policy: AccessPolicy = from_json(
+            r#"{"name":"x","decision":"allow","include":[{"everyone":{}}],"session_duration":"2h"}"#,
+        )
+        .unwrap();
+        assert_eq!(policy.obligations().session_duration.as_deref(), Some("2h"));
     }
 }
