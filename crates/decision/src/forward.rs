@@ -229,15 +229,16 @@ pub async fn forward_auth(
             Ok(claims) => {
                 // A token issued to a service token (non_identity) names nobody:
                 // it must not turn into an identity that `everyone` would match.
-                req.identity = match (claims.identity, claims.email) {
-                    (Some(mut identity), email) => {
+                req.identity = match (&claims.identity, &claims.email) {
+                    (Some(identity), email) => {
+                        let mut identity = identity.clone();
                         if identity.email.is_none() {
-                            identity.email = email;
+                            identity.email.clone_from(email);
                         }
                         Some(identity)
                     }
                     (None, Some(email)) => Some(Identity {
-                        email: Some(email),
+                        email: Some(email.clone()),
                         ..Identity::default()
                     }),
                     (None, None) => None,
