@@ -1,5 +1,7 @@
 //! `POST /v1/accounts/{id}/decide` and `POST /v1/accounts/{id}/decide:batch`.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -13,7 +15,7 @@ use crate::error::DecisionError;
 use crate::state::DecisionState;
 
 pub(super) async fn handle(
-    State(state): State<DecisionState>,
+    State(state): State<Arc<DecisionState>>,
     Path((account_id, action)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,

@@ -5,6 +5,8 @@ mod decide;
 mod forward;
 mod ops;
 
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -25,5 +27,6 @@ pub fn router(state: DecisionState) -> Router {
         .route("/cdn-cgi/access/certs", get(ops::certs))
         .route("/metrics", get(ops::metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        // One shared pointer: axum clones the state for every request.
+        .with_state(Arc::new(state))
 }
