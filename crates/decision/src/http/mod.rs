@@ -2,6 +2,7 @@
 //! Handlers are thin: parse, call the service, map the error.
 
 mod decide;
+mod fast;
 mod forward;
 mod ops;
 
