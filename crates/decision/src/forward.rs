@@ -82,7 +82,7 @@ static CLIENT_ID: HeaderName = HeaderName::from_static("cf-access-client-id");
 static CLIENT_SECRET: HeaderName = HeaderName::from_static("cf-access-client-secret");
 static ASSERTION: HeaderName = HeaderName::from_static(TOKEN_HEADER);
 
-fn header<'a, K: AsHeaderName>(headers: &'a HeaderMap, name: K) -> Option<&'a str> {
+fn header<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -97,7 +97,7 @@ mod tests {
         AccessLogEntry {
             account_id: "acc".into(),
             action: "login".into(),
-            allowed: i % 2 == 0,
+            allowed: i % 4 != 1,
             app_domain: Some("app.example.com".into()),
             app_uid: Some("app".into()),
             country: Some("US".into()),
