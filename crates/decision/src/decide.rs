@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use portcullis_core::context::RequestContext;
 use portcullis_core::decision::ExplainEntry;
 use portcullis_core::duration::parse_go_duration;
@@ -44,17 +44,22 @@ pub fn evaluate(
     explain: bool,
 ) -> DecisionResult {
     let Some(account) = live.snapshot().account(account_id) else {
-        let mut result = DecisionResult::new(Decision::Deny);
-        if explain {
-            result.explain = Some(vec![ExplainEntry {
-                policy_id: String::new(),
-                matched: false,
-                because: format!("account {account_id:?} has no policies: deny"),
-            }]);
-        }
-        return result;
+        return no_account(account_id, explain);
     };
     account.evaluate(req, EvalOptions { explain }).to_result()
+}
+
+/// An account without policies denies everything.
+fn no_account(account_id: &str, explain: bool) -> DecisionResult {
+    let mut result = DecisionResult::new(Decision::Deny);
+    if explain {
+        result.explain = Some(vec![ExplainEntry {
+            policy_id: String::new(),
+            matched: false,
+            because: format!("account {account_id:?} has no policies: deny"),
+        }]);
+    }
+    result
 }
 
 /// The audience tag tokens for an application carry: its stored `aud`, else
@@ -66,27 +71,6 @@ pub fn app_aud(live: &LiveSnapshot, account_id: &str, app_id: &str) -> Option<St
         app.aud()
             .map_or_else(|| app_audience(account_id, app_id), str::to_string),
     )
-}
-
-/// The external rules the request's application may consult, resolved into
-/// `req.external`.
-pub async fn resolve_external(
-    state: &DecisionState,
-    live: &LiveSnapshot,
-    account_id: &str,
-    req: &mut RequestContext,
-) {
-    let Some(account) = live.snapshot().account(account_id) else {
-        return;
-    };
-    let Some(app) = account.find_app(req).and_then(|i| account.app_at(i)) else {
-        return;
-    };
-    let rules = live.external_rules(account_id, app.id());
-    if !rules.is_empty() {
-        let failures = resolve_all(state.external.as_ref(), rules, req).await;
-        state.metrics.record_external_failures(failures);
-    }
 }
 
 /// How long a token issued for this result lives: the policy's session
@@ -105,22 +89,55 @@ pub fn session_length(result: &DecisionResult) -> Duration {
 pub async fn decide(
     state: &DecisionState,
     account_id: &str,
+    req: RequestContext,
+    options: DecideOptions,
+) -> Result<DecideResponse, DecisionError> {
+    let live = state.snapshots.load();
+    decide_on(state, &live, state.clock.now(), account_id, req, options).await
+}
+
+/// One decision against a snapshot already loaded, `now` being the time of the
+/// call (the request's time when it names none, and the token's `iat`).
+async fn decide_on(
+    state: &DecisionState,
+    live: &LiveSnapshot,
+    now: DateTime<Utc>,
+    account_id: &str,
     mut req: RequestContext,
     options: DecideOptions,
 ) -> Result<DecideResponse, DecisionError> {
     let started = Instant::now();
-    let now = state.clock.now();
     req.time.get_or_insert(now);
-    let live = state.snapshots.load();
-    resolve_external(state, &live, account_id, &mut req).await;
-    let result = evaluate(&live, account_id, &req, options.explain);
+    // The account and the application are looked up once, for the external
+    // evaluations and the decision both.
+    let account = live.snapshot().account(account_id);
+    let app = account.and_then(|a| a.find_app(&req));
+    if let Some(found) = account.zip(app).and_then(|(a, i)| a.app_at(i)) {
+        let rules = live.external_rules(account_id, found.id());
+        if !rules.is_empty() {
+            let failures = resolve_all(state.external.as_ref(), rules, &mut req).await;
+            state.metrics.record_external_failures(failures);
+        }
+    }
+    let result = match account {
+        Some(account) => account
+            .evaluate_for_app(
+                &req,
+                app,
+                EvalOptions {
+                    explain: options.explain,
+                },
+            )
+            .to_result(),
+        None => no_account(account_id, options.explain),
+    };
     let wants_token =
         options.issue_token && matches!(result.decision, Decision::Allow | Decision::NonIdentity);
     let aud = result
         .app_id
         .as_deref()
         .filter(|_| wants_token)
-        .and_then(|app_id| app_aud(&live, account_id, app_id));
+        .and_then(|app_id| app_aud(live, account_id, app_id));
     let token = match aud {
         Some(aud) => {
             let country = req.network.as_ref().and_then(|n| n.country.as_deref());
@@ -153,10 +170,13 @@ fn reason(result: &DecisionResult) -> &'static str {
     }
 }
 
+/// A ray id names one decision in the logs; it is no secret, so it comes
+/// from the thread's generator (seeded from the OS) rather than a system call
+/// per decision.
 pub(crate) fn new_ray_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     crate::tokens::hex(&b)
 }
 
@@ -202,27 +222,23 @@ pub(crate) fn record(
     });
 }
 
-/// A `decide:batch`: one snapshot for every request, results in request order.
+/// A `decide:batch`: one snapshot and one "now" for every request, results in
+/// request order.
 pub async fn decide_batch(
     state: &DecisionState,
     account_id: &str,
     requests: Vec<(RequestContext, bool)>,
     explain: bool,
 ) -> Result<Vec<DecideResponse>, DecisionError> {
+    let live = state.snapshots.load();
+    let now = state.clock.now();
     let mut out = Vec::with_capacity(requests.len());
     for (req, issue_token) in requests {
-        out.push(
-            decide(
-                state,
-                account_id,
-                req,
-                DecideOptions {
-                    explain,
-                    issue_token,
-                },
-            )
-            .await?,
-        );
+        let options = DecideOptions {
+            explain,
+            issue_token,
+        };
+        out.push(decide_on(state, &live, now, account_id, req, options).await?);
     }
     Ok(out)
 }

@@ -10,11 +10,13 @@
 //! country or a revoked group takes effect at once. Anything that goes wrong
 //! inside is a deny: the proxy must never let a request through by accident.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use axum::http::HeaderMap;
+use axum::http::header::AsHeaderName;
+use axum::http::{HeaderMap, HeaderName};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use portcullis_core::context::{
     Identity, Network, RequestContext, Resource, ServiceTokenCredentials,
@@ -71,7 +73,16 @@ pub enum ForwardOutcome {
     Deny,
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+// Header names parsed once, not on every lookup.
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static CLIENT_ID: HeaderName = HeaderName::from_static("cf-access-client-id");
+static CLIENT_SECRET: HeaderName = HeaderName::from_static("cf-access-client-secret");
+static ASSERTION: HeaderName = HeaderName::from_static(TOKEN_HEADER);
+
+fn header<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -95,7 +106,7 @@ pub fn client_ip(
         return Some(peer);
     }
     let chain: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
+        .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -161,21 +172,21 @@ pub async fn forward_auth(
     let started = Instant::now();
     let config = &state.config.forward;
     // A chain of proxies may append hosts; the first is what the client asked for.
-    let Some(host) = header(headers, "x-forwarded-host")
-        .or_else(|| header(headers, "host"))
+    let Some(host) = header(headers, &X_FORWARDED_HOST)
+        .or_else(|| header(headers, axum::http::header::HOST))
         .and_then(|h| h.split(',').next())
         .map(str::trim)
         .filter(|h| !h.is_empty())
     else {
         return ForwardOutcome::Deny;
     };
-    let uri = header(headers, "x-forwarded-uri").unwrap_or("/");
+    let uri = header(headers, &X_FORWARDED_URI).unwrap_or("/");
     let path = uri
         .split(['?', '#'])
         .next()
         .filter(|p| p.starts_with('/'))
         .unwrap_or("/");
-    let proto = match header(headers, "x-forwarded-proto") {
+    let proto = match header(headers, &X_FORWARDED_PROTO) {
         Some("http") => "http",
         _ => "https",
     };
@@ -202,10 +213,8 @@ pub async fn forward_auth(
         time: Some(now),
         ..RequestContext::default()
     };
-    if let (Some(id), Some(secret)) = (
-        header(headers, "cf-access-client-id"),
-        header(headers, "cf-access-client-secret"),
-    ) {
+    if let (Some(id), Some(secret)) = (header(headers, &CLIENT_ID), header(headers, &CLIENT_SECRET))
+    {
         req.service_token = Some(ServiceTokenCredentials {
             client_id: id.to_string(),
             client_secret: secret.to_string(),
@@ -219,25 +228,27 @@ pub async fn forward_auth(
         return ForwardOutcome::Deny;
     };
     let account_id = account.account_id();
-    let aud = app
-        .aud()
-        .map_or_else(|| app_audience(account_id, app.id()), str::to_string);
+    let aud: Cow<'_, str> = app.aud().map_or_else(
+        || Cow::Owned(app_audience(account_id, app.id())),
+        Cow::Borrowed,
+    );
 
-    let presented = header(headers, TOKEN_HEADER).or_else(|| cookie(headers, TOKEN_COOKIE));
+    let presented = header(headers, &ASSERTION).or_else(|| cookie(headers, TOKEN_COOKIE));
     if let Some(token) = presented {
         match verify(&state.keys, token, &state.config.issuer, &aud, now) {
             Ok(claims) => {
                 // A token issued to a service token (non_identity) names nobody:
                 // it must not turn into an identity that `everyone` would match.
-                req.identity = match (claims.identity, claims.email) {
-                    (Some(mut identity), email) => {
+                req.identity = match (&claims.identity, &claims.email) {
+                    (Some(identity), email) => {
+                        let mut identity = identity.clone();
                         if identity.email.is_none() {
-                            identity.email = email;
+                            identity.email.clone_from(email);
                         }
                         Some(identity)
                     }
                     (None, Some(email)) => Some(Identity {
-                        email: Some(email),
+                        email: Some(email.clone()),
                         ..Identity::default()
                     }),
                     (None, None) => None,

@@ -57,11 +57,11 @@ pub struct SnapshotGauges {
 impl Metrics {
     pub fn record_decision(&self, decision: Decision, latency: Duration) {
         self.decisions[slot(decision)].fetch_add(1, Ordering::Relaxed);
+        // One counter per decision: the first bucket it falls in (slower than
+        // the last bound: only the count). Rendering sums them up.
         let secs = latency.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_nanos
@@ -107,11 +107,12 @@ impl Metrics {
             "# HELP portcullis_decision_duration_seconds Time to decide one request, server side."
         )?;
         writeln!(out, "# TYPE portcullis_decision_duration_seconds histogram")?;
+        let mut cumulative = 0;
         for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Ordering::Relaxed);
             writeln!(
                 out,
-                "portcullis_decision_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                self.buckets[i].load(Ordering::Relaxed)
+                "portcullis_decision_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
             )?;
         }
         let count = self.latency_count.load(Ordering::Relaxed);
@@ -165,5 +166,39 @@ impl Metrics {
             self.rejected_tokens.load(Ordering::Relaxed)
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latency_histogram_is_cumulative() {
+        let m = Metrics::default();
+        m.record_decision(Decision::Allow, Duration::from_micros(5));
+        m.record_decision(Decision::Deny, Duration::from_micros(300));
+        m.record_decision(Decision::Allow, Duration::from_secs(2));
+        let now = Utc::now();
+        let text = m.render(SnapshotGauges {
+            sequence: 1,
+            built_at: now,
+            now,
+            degraded: false,
+            source_errors: 0,
+        });
+        let bucket = |le: &str| {
+            let prefix = format!("portcullis_decision_duration_seconds_bucket{{le=\"{le}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map(str::to_string)
+        };
+        assert_eq!(bucket("0.00001").as_deref(), Some("1"));
+        assert_eq!(bucket("0.00025").as_deref(), Some("1"));
+        assert_eq!(bucket("0.0005").as_deref(), Some("2"));
+        assert_eq!(bucket("1").as_deref(), Some("2"));
+        assert_eq!(bucket("+Inf").as_deref(), Some("3"));
+        assert!(text.contains("portcullis_decision_duration_seconds_count 3\n"));
+        assert!(text.contains("portcullis_decisions_total{decision=\"allow\"} 2\n"));
     }
 }

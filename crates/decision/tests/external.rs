@@ -172,3 +172,47 @@ async fn an_answer_signed_by_another_key_is_no_match() {
     let f = fixture_with(o, None).await;
     assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
 }
+
+/// Says yes, and the first time swaps in an empty snapshot, as a refresh that
+/// lands in the middle of a batch would.
+struct SwapsSnapshot(std::sync::OnceLock<Arc<portcullis_decision::SnapshotHandle>>);
+
+#[async_trait::async_trait]
+impl portcullis_decision::ExternalResolver for SwapsSnapshot {
+    async fn resolve(
+        &self,
+        _: &portcullis_decision::ExternalRule,
+        _: &portcullis_core::context::RequestContext,
+    ) -> Result<bool, portcullis_decision::ExternalError> {
+        if let Some(handle) = self.0.get() {
+            handle.store(portcullis_decision::LiveSnapshot::default());
+        }
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn a_batch_is_decided_against_one_snapshot() {
+    let resolver = Arc::new(SwapsSnapshot(std::sync::OnceLock::new()));
+    let f = fixture_with(objects("http://127.0.0.1:9"), Some(resolver.clone())).await;
+    resolver.0.set(f.state.snapshots.clone()).ok().unwrap();
+    let req = |email: &str| {
+        let req = serde_json::from_value(
+            json!({"resource": {"host": "ext.example.com"}, "identity": {"email": email}}),
+        )
+        .unwrap();
+        (req, false)
+    };
+    let results = portcullis_decision::decide_batch(
+        &f.state,
+        "acc1",
+        vec![req("a@example.com"), req("b@example.com")],
+        false,
+    )
+    .await
+    .unwrap();
+    let decisions: Vec<&str> = results.iter().map(|r| r.result.decision.as_str()).collect();
+    assert_eq!(decisions, ["allow", "allow"]);
+    // The next call sees the new (empty) snapshot.
+    assert_eq!(decide_for(&f, "a@example.com").await, "deny");
+}

@@ -503,3 +503,37 @@ async fn served_on_a_socket_the_peer_address_reaches_forward_auth() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn a_cached_session_is_still_re_evaluated_and_a_forged_copy_refused() {
+    let f = fixture().await;
+    let token = token_for(&f, AUD_APP, "alice@example.com");
+    let ask = |token: String, country: &'static str| {
+        let state = f.state.clone();
+        async move {
+            let headers = [
+                ("x-forwarded-host", "app.example.com"),
+                ("cf-ipcountry", country),
+                ("cf-access-jwt-assertion", token.as_str()),
+            ];
+            send(&state, forward(PROXY, &headers)).await.0
+        }
+    };
+    assert_eq!(ask(token.clone(), "US").await, 200);
+    assert_eq!(f.state.keys.verified().len(), 1);
+    // Verified before, still decided with the live request.
+    assert_eq!(ask(token.clone(), "KP").await, 403);
+    // The same header and payload with another signature is not the cached token.
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut sig = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    sig[0] ^= 0x80;
+    let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&sig));
+    assert_eq!(ask(forged, "US").await, 401);
+    // A policy change applies to the cached session at once.
+    let mut objects = fixture_objects();
+    objects.policies[0] = json!({"id": "p-allow", "name": "employees", "decision": "allow",
+        "include": [{"email": {"email": "bob@example.com"}}]});
+    f.source.put("acc1", objects);
+    f.refresher.refresh().await.unwrap();
+    assert_eq!(ask(token, "US").await, 403);
+}

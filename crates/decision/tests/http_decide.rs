@@ -72,7 +72,10 @@ async fn issue_token_returns_a_verifiable_rs256_token_for_the_app() {
     );
     assert_eq!(claims.kind, "app");
     assert_eq!(claims.country.as_deref(), Some("US"));
-    assert_eq!(claims.identity.unwrap().groups, vec!["eng".to_string()]);
+    assert_eq!(
+        claims.identity.clone().unwrap().groups,
+        vec!["eng".to_string()]
+    );
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
     assert_eq!(header.kid.as_deref(), Some(shared_key(0).kid.as_str()));

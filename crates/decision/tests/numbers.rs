@@ -106,6 +106,36 @@ async fn decide_batch_of_1000_server_time() {
         median(times.clone()),
         times.iter().min().copied().unwrap_or_default()
     );
+
+    // The same batch through the HTTP handler (no socket): JSON body parsed,
+    // 1000 decisions, JSON results written.
+    use tower::ServiceExt;
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&json!({ "requests": reqs.iter().map(|(r, _)| r).collect::<Vec<_>>() }))
+            .expect("body"),
+    );
+    let router = portcullis_decision::router(state.clone());
+    let mut times = Vec::new();
+    for _ in 0..50 {
+        let request = axum::http::Request::post("/v1/accounts/acc/decide:batch")
+            .header("authorization", "Bearer x")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.clone()))
+            .expect("request");
+        let started = Instant::now();
+        let response = router.clone().oneshot(request).await.expect("response");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        times.push(started.elapsed());
+        assert!(bytes.len() > 1000);
+    }
+    println!(
+        "decide:batch 1000 through the HTTP handler (JSON in and out, {} KiB body): median {:?}, min {:?}",
+        body.len() / 1024,
+        median(times.clone()),
+        times.iter().min().copied().unwrap_or_default()
+    );
 }
 
 async fn rebuild(accounts: usize, per_account: usize, written: usize) {

@@ -151,6 +151,7 @@ async fn postgres_store_announces_each_commit() {
             exercise(&store).await;
             let first = listener.recv().await.unwrap();
             assert_eq!(first.payload(), "acc1:1");
+            access_log_batches(&store).await;
             store.close().await;
         }
     })
@@ -162,4 +163,51 @@ async fn postgres_store_announces_each_commit() {
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+#[tokio::test]
+async fn access_requests_written_in_batches_come_back_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/s.db", dir.path().display()))
+        .await
+        .unwrap();
+    access_log_batches(&store).await;
+}
+
+/// Multi-row inserts, NULLs included, read back in order.
+async fn access_log_batches(store: &Store) {
+    use portcullis_store::{AccessRequest, AccessRequestQuery};
+    // 150 rows: statements of 64, 64, 16, 4 and 2 rows.
+    let rows: Vec<AccessRequest> = (0..150)
+        .map(|i| AccessRequest {
+            account_id: if i % 2 == 0 { "a" } else { "b" }.into(),
+            created_at: format!("2026-11-22T10:00:00.{i:06}Z"),
+            ray_id: format!("ray{i:03}"),
+            action: "login".into(),
+            allowed: i % 3 == 0,
+            app_domain: Some(format!("app{i}.example.com")),
+            app_uid: (i % 5 != 0).then(|| format!("app{i}")),
+            country: Some("US".into()),
+            ip_address: (i % 7 != 0).then(|| "203.0.113.9".into()),
+            user_email: Some(format!("u{i}@example.com")),
+        })
+        .collect();
+    store.insert_access_requests(&rows).await.unwrap();
+    store.insert_access_requests(&[]).await.unwrap();
+    let query = AccessRequestQuery {
+        ascending: true,
+        limit: 1000,
+        ..AccessRequestQuery::default()
+    };
+    let a = store.access_requests("a", &query).await.unwrap();
+    let b = store.access_requests("b", &query).await.unwrap();
+    let expected = |parity: usize| -> Vec<AccessRequest> {
+        rows.iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    assert_eq!(a, expected(0));
+    assert_eq!(b, expected(1));
 }

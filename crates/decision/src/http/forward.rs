@@ -1,6 +1,7 @@
 //! `/auth/forward`: the forward-auth header contract (see docs/decision-service.md).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::forward::{forward_auth, ForwardOutcome, EMAIL_HEADER, LOGIN_URL_HEADER, TOKEN_HEADER};
 use crate::state::DecisionState;
 
-pub(super) async fn handle(State(state): State<DecisionState>, request: Request) -> Response {
+pub(super) async fn handle(State(state): State<Arc<DecisionState>>, request: Request) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

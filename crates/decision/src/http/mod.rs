@@ -2,8 +2,11 @@
 //! Handlers are thin: parse, call the service, map the error.
 
 mod decide;
+mod fast;
 mod forward;
 mod ops;
+
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
@@ -25,5 +28,6 @@ pub fn router(state: DecisionState) -> Router {
         .route("/cdn-cgi/access/certs", get(ops::certs))
         .route("/metrics", get(ops::metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        // One shared pointer: axum clones the state for every request.
+        .with_state(Arc::new(state))
 }

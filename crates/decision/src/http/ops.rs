@@ -1,5 +1,7 @@
 //! `GET /cdn-cgi/access/certs` and `GET /metrics`.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +11,7 @@ use crate::metrics::SnapshotGauges;
 use crate::state::DecisionState;
 use crate::tokens::CertsDocument;
 
-pub(super) async fn certs(State(state): State<DecisionState>) -> Response {
+pub(super) async fn certs(State(state): State<Arc<DecisionState>>) -> Response {
     let mut response = Json(CertsDocument::from_keys(&state.keys.keys())).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -18,7 +20,7 @@ pub(super) async fn certs(State(state): State<DecisionState>) -> Response {
     response
 }
 
-pub(super) async fn metrics(State(state): State<DecisionState>) -> Response {
+pub(super) async fn metrics(State(state): State<Arc<DecisionState>>) -> Response {
     let live = state.snapshots.load();
     let text = state.metrics.render(SnapshotGauges {
         sequence: live.sequence(),

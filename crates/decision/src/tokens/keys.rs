@@ -19,6 +19,7 @@ use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::cache::VerifiedTokens;
 use crate::clock::Clock;
 
 /// A key as the store keeps it.
@@ -184,6 +185,8 @@ pub struct KeyRing {
     /// Longest lifetime of an issued token; also how long a retired key stays.
     max_token_lifetime: Duration,
     current: ArcSwap<KeySet>,
+    /// Tokens whose signature a key of this ring has verified.
+    verified: VerifiedTokens,
 }
 
 impl KeyRing {
@@ -200,7 +203,19 @@ impl KeyRing {
             clock,
             max_token_lifetime,
             current: ArcSwap::from_pointee(KeySet::default()),
+            verified: VerifiedTokens::new(VerifiedTokens::DEFAULT_CAPACITY),
         }
+    }
+
+    /// The same ring with a verified-token cache of `capacity` tokens (0: none).
+    pub fn with_token_cache(mut self, capacity: usize) -> Self {
+        self.verified = VerifiedTokens::new(capacity);
+        self
+    }
+
+    /// The tokens already verified with these keys.
+    pub fn verified(&self) -> &VerifiedTokens {
+        &self.verified
     }
 
     pub fn max_token_lifetime(&self) -> Duration {
@@ -216,16 +231,24 @@ impl KeyRing {
         self.current.load_full()
     }
 
-    /// Reloads the keys from the store (another node may have rotated).
+    /// Reloads the keys from the store (another node may have rotated). A key
+    /// whose stored record is unchanged is kept as it is (not parsed again, and
+    /// the tokens it verified stay verified); any change, a retirement included,
+    /// makes a new one.
     pub async fn reload(&self) -> Result<(), KeyError> {
         let stored = self.store.load().await?;
         let now = self.clock.now();
+        let previous = self.keys();
         let mut keys: Vec<Arc<SigningKey>> = Vec::new();
         for s in stored {
             let expired = s
                 .retired_at
                 .is_some_and(|r| r + self.max_token_lifetime <= now);
             if expired {
+                continue;
+            }
+            if let Some(same) = previous.find(&s.kid).filter(|k| k.stored == s) {
+                keys.push(same.clone());
                 continue;
             }
             match SigningKey::from_stored(s) {
