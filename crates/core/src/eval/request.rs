@@ -434,21 +434,23 @@ pub(crate) fn device_policy_holds(policy: &DevicePolicyIr, device: &Device) -> b
 /// Compares dotted version numbers (`14.2.0` ≥ `14.1`); missing parts are 0.
 /// A part that is not a number makes the comparison fail.
 pub(crate) fn version_at_least(version: &str, minimum: &str) -> bool {
-    let parse = |s: &str| -> Option<Vec<u64>> { s.split('.').map(|p| p.parse().ok()).collect() };
-    let (Some(v), Some(m)) = (parse(version), parse(minimum)) else {
-        return false;
-    };
-    let len = v.len().max(m.len());
-    for i in 0..len {
-        let (a, b) = (
-            v.get(i).copied().unwrap_or(0),
-            m.get(i).copied().unwrap_or(0),
-        );
-        if a != b {
-            return a > b;
+    // Walks both part lists together, without collecting them: the first
+    // differing part decides, but every part must still be a number.
+    let part = |p: Option<&str>| p.map_or(Some(0u64), |p| p.parse().ok());
+    let (mut v, mut m) = (version.split('.'), minimum.split('.'));
+    let mut decided = None;
+    loop {
+        let (a, b) = (v.next(), m.next());
+        if a.is_none() && b.is_none() {
+            return decided.unwrap_or(true);
+        }
+        let (Some(a), Some(b)) = (part(a), part(b)) else {
+            return false;
+        };
+        if decided.is_none() && a != b {
+            decided = Some(a > b);
         }
     }
-    true
 }
 
 #[cfg(test)]
@@ -462,5 +464,10 @@ mod tests {
         assert!(!version_at_least("13.9.9", "14"));
         assert!(version_at_least("10.0.19045", "10.0.19044"));
         assert!(!version_at_least("14.beta", "14"));
+        assert!(!version_at_least("15.0", "14.x"));
+        assert!(!version_at_least("15.", "14"));
+        assert!(!version_at_least("", "14"));
+        assert!(version_at_least("14.0.0.0", "14"));
+        assert!(!version_at_least("13.10", "13.10.1"));
     }
 }
