@@ -2,7 +2,8 @@
 //!
 //! The request is normalised once (email lower-cased, country upper-cased) and a
 //! presented service token is checked at most once, lazily; nothing here allocates
-//! unless the email carries upper-case letters or access levels are evaluated.
+//! unless the email carries upper-case letters or more than 64 access levels are
+//! evaluated.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -79,6 +80,9 @@ pub(crate) struct Eval<'s, 'r> {
     country: Option<Country>,
     /// `None`: not checked yet; `Some(None)`: no valid token.
     token: Cell<Option<Option<u32>>>,
+    /// Access levels of the first 64: known, granted and in-progress bits (no
+    /// allocation); the others in `levels`.
+    level_bits: Cell<[u64; 3]>,
     levels: RefCell<Vec<LevelState>>,
     /// The current item of the innermost repeating PingOne policy.
     pub item: Cell<Option<AttrValue<'r>>>,
@@ -108,6 +112,7 @@ impl<'s, 'r> Eval<'s, 'r> {
             email,
             country,
             token: Cell::new(None),
+            level_bits: Cell::new([0; 3]),
             levels: RefCell::new(Vec::new()),
             item: Cell::new(None),
         }
@@ -220,6 +225,28 @@ impl<'s, 'r> Eval<'s, 'r> {
     }
 
     pub fn level_granted(&self, idx: u32) -> bool {
+        if idx < 64 {
+            let bit = 1u64 << idx;
+            let [known, granted, active] = self.level_bits.get();
+            if known & bit != 0 {
+                return granted & bit != 0;
+            }
+            if active & bit != 0 {
+                // A cycle, which compilation refuses; deny anyway.
+                return false;
+            }
+            self.level_bits.set([known, granted, active | bit]);
+            let yes = self
+                .cond(&self.acct.levels[idx as usize].condition)
+                .is_true();
+            let [known, granted, active] = self.level_bits.get();
+            self.level_bits.set([
+                known | bit,
+                if yes { granted | bit } else { granted },
+                active & !bit,
+            ]);
+            return yes;
+        }
         let i = idx as usize;
         let state = {
             let mut states = self.levels.borrow_mut();
