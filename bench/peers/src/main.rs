@@ -9,6 +9,7 @@
 
 mod cedar;
 mod facts;
+mod formats;
 mod plan;
 mod rego;
 mod scale;
@@ -260,6 +261,7 @@ fn main() -> ExitCode {
         "regorus: the {} mode is the faster of its two and is the one compared",
         rego_best.mode
     );
+    let formats_ok = formats::run(budget);
     println!(
         "speedup vs cedar-policy: {:.1}x, vs regorus: {:.1}x, portcullis p50 {} ns, p99 {} ns",
         ours.per_second / cedar_m.per_second,
@@ -267,5 +269,9 @@ fn main() -> ExitCode {
         ours.p50,
         ours.p99
     );
-    ExitCode::SUCCESS
+    if formats_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

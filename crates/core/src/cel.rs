@@ -16,7 +16,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use cel::common::ast::{EntryExpr, Expr};
-use cel::common::types::{CelBool, CelString};
+use cel::common::types::{CelBool, CelString, CelTimestamp};
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
 use cel::{Context, Env, Program, Value};
 
 use crate::context::RequestContext;
@@ -88,17 +90,6 @@ fn enum_map(values: &[&str]) -> Value {
     Value::from(map)
 }
 
-fn enum_values() -> &'static [(&'static str, Value); 3] {
-    static ENUMS: OnceLock<[(&'static str, Value); 3]> = OnceLock::new();
-    ENUMS.get_or_init(|| {
-        [
-            ("DeviceEncryptionStatus", enum_map(ENCRYPTION_STATUSES)),
-            ("OsType", enum_map(OS_TYPES)),
-            ("DeviceManagementLevel", enum_map(MANAGEMENT_LEVELS)),
-        ]
-    })
-}
-
 impl CelProgram {
     /// Parses and checks an expression. It must be boolean.
     pub fn compile(expr: &str) -> Result<CelProgram, CelError> {
@@ -130,28 +121,121 @@ impl CelProgram {
     /// Evaluates against a request. `level_granted` answers for each name in
     /// [`Self::referenced_levels`]. Errors (a missing attribute, a bad overload)
     /// are returned so the caller can fail closed.
+    ///
+    /// Attributes are read on demand: the program asks for `origin.region_code`
+    /// and gets the request's country, borrowed, instead of a map of every
+    /// attribute built and converted for each evaluation. A bare object
+    /// (`device`, `has(device.id)`) still gets the whole map, so both paths
+    /// answer alike.
     pub fn evaluate(
         &self,
         req: &RequestContext,
         mut level_granted: impl FnMut(&str) -> bool,
     ) -> Result<bool, String> {
+        let vars = RequestVars {
+            req,
+            levels: &self.referenced_levels,
+            granted: self
+                .referenced_levels
+                .iter()
+                .map(|name| level_granted(name))
+                .collect(),
+        };
         let mut ctx = Context::with_env(shared_env());
-        for (name, value) in enum_values() {
-            ctx.add_variable_from_value(*name, value.clone());
-        }
-        ctx.add_variable_from_value("origin", origin_value(req));
-        ctx.add_variable_from_value("request", request_value(req));
-        ctx.add_variable_from_value("device", device_value(req));
-        let levels: HashMap<String, Value> = self
-            .referenced_levels
-            .iter()
-            .map(|name| (name.clone(), Value::Bool(level_granted(name))))
-            .collect();
-        ctx.add_variable_from_value("levels", levels);
+        ctx.set_variable_resolver(&vars);
         match self.program.execute(&ctx) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!("evaluated to {other:?}, not a bool")),
             Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// The ACM attributes of one request, looked up by their qualified name.
+struct RequestVars<'r> {
+    req: &'r RequestContext,
+    /// Short names of the levels the program reads, and whether each is granted.
+    levels: &'r [String],
+    granted: Vec<bool>,
+}
+
+fn boxed(value: Value) -> Option<CowVal<'static, 'static>> {
+    let val: Box<dyn Val> = value.try_into().ok()?;
+    Some(CowVal::Owned(val))
+}
+
+impl VariableResolver for RequestVars<'_> {
+    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        let req = self.req;
+        let string = |v: &'b str| CowVal::owned(CelString::from(v));
+        let boolean = |v: bool| CowVal::owned(CelBool::from(v));
+        let network = req.network.as_ref();
+        let identity = req.identity.as_ref();
+        let device = req.device.as_ref();
+        match name {
+            "origin.ip" => {
+                let ip = network?.ip?;
+                Some(CowVal::owned(CelString::from(ip.to_string())))
+            }
+            "origin.region_code" => {
+                let country = network?.country.as_deref()?;
+                Some(if country.bytes().any(|b| b.is_ascii_lowercase()) {
+                    CowVal::owned(CelString::from(country.to_ascii_uppercase()))
+                } else {
+                    string(country)
+                })
+            }
+            "request.auth.principal" => identity?.email.as_deref().map(string),
+            "request.time" => req
+                .time
+                .map(|t| CowVal::owned(CelTimestamp::from(t.fixed_offset()))),
+            "device.encryption_status" => device?.encryption_status.as_deref().map(string),
+            "device.os_type" => device?.os_type.as_deref().map(string),
+            "device.os_version" => device?.os_version.as_deref().map(string),
+            "device.management_level" => device?.management_level.as_deref().map(string),
+            "device.id" => device?.id.as_deref().map(string),
+            "device.is_secured_with_screenlock" => device?.screenlock.map(boolean),
+            "device.is_admin_approved_device" => device?.admin_approved.map(boolean),
+            "device.is_corp_owned_device" => device?.corp_owned.map(boolean),
+            "origin" => boxed(origin_value(req)),
+            "request" => boxed(request_value(req)),
+            "request.auth" => boxed(auth_value(req)),
+            "request.auth.claims" => {
+                identity?;
+                boxed(claims_value(req))
+            }
+            "device" => boxed(device_value(req)),
+            "levels" => boxed(Value::from(
+                self.levels
+                    .iter()
+                    .zip(&self.granted)
+                    .map(|(n, g)| (n.clone(), Value::Bool(*g)))
+                    .collect::<HashMap<_, _>>(),
+            )),
+            _ => {
+                if let Some(short) = name.strip_prefix("levels.") {
+                    let i = self.levels.iter().position(|l| l == short)?;
+                    return Some(boolean(self.granted[i]));
+                }
+                for (enum_name, values) in [
+                    ("DeviceEncryptionStatus", ENCRYPTION_STATUSES),
+                    ("OsType", OS_TYPES),
+                    ("DeviceManagementLevel", MANAGEMENT_LEVELS),
+                ] {
+                    let Some(rest) = name.strip_prefix(enum_name) else {
+                        continue;
+                    };
+                    if rest.is_empty() {
+                        return boxed(enum_map(values));
+                    }
+                    let value = rest.strip_prefix('.')?;
+                    return values
+                        .iter()
+                        .find(|v| **v == value)
+                        .map(|v| CowVal::owned(CelString::from(*v)));
+                }
+                None
+            }
         }
     }
 }
@@ -231,23 +315,34 @@ fn origin_value(req: &RequestContext) -> Value {
 }
 
 fn request_value(req: &RequestContext) -> Value {
+    let mut entries = vec![("auth", auth_value(req))];
+    if let Some(time) = req.time {
+        entries.push(("time", Value::Timestamp(time.fixed_offset())));
+    }
+    str_map(entries)
+}
+
+/// `request.auth`: the principal and claims when there is an identity.
+fn auth_value(req: &RequestContext) -> Value {
     let mut auth = Vec::new();
     if let Some(identity) = &req.identity {
         if let Some(email) = &identity.email {
             auth.push(("principal", Value::from(email.as_str())));
         }
-        let claims: HashMap<String, Value> = identity
-            .claims
-            .iter()
-            .map(|(k, v)| (k.clone(), json_to_cel(v)))
-            .collect();
-        auth.push(("claims", Value::from(claims)));
+        auth.push(("claims", claims_value(req)));
     }
-    let mut entries = vec![("auth", str_map(auth))];
-    if let Some(time) = req.time {
-        entries.push(("time", Value::Timestamp(time.fixed_offset())));
-    }
-    str_map(entries)
+    str_map(auth)
+}
+
+/// `request.auth.claims`: the identity's claims (an empty map without them).
+fn claims_value(req: &RequestContext) -> Value {
+    let claims: HashMap<String, Value> = req
+        .identity
+        .iter()
+        .flat_map(|i| &i.claims)
+        .map(|(k, v)| (k.clone(), json_to_cel(v)))
+        .collect();
+    Value::from(claims)
 }
 
 fn device_value(req: &RequestContext) -> Value {
@@ -331,6 +426,42 @@ mod tests {
         let p = CelProgram::compile("levels.corp && !levels.blocked").unwrap();
         assert_eq!(p.referenced_levels(), ["blocked", "corp"]);
         assert_eq!(p.evaluate(&req("{}"), |n| n == "corp"), Ok(true));
+    }
+
+    #[test]
+    fn reads_every_attribute_by_name_and_as_objects() {
+        let full = req(r#"{"network": {"ip": "10.1.2.3", "country": "us"},
+                "identity": {"email": "alice@example.com", "claims": {"department": "eng", "level": 3}},
+                "device": {"id": "d-1", "os_type": "DESKTOP_MAC", "os_version": "14.2.0",
+                           "encryption_status": "ENCRYPTED", "management_level": "COMPLETE",
+                           "screenlock": true, "admin_approved": false, "corp_owned": true},
+                "time": "2026-11-23T10:00:00Z"}"#);
+        let empty = req("{}");
+        for (expr, on_full, on_empty) in [
+            ("origin.region_code == 'US'", Ok(true), None),
+            ("origin.ip == '10.1.2.3' && inIpRange(origin.ip, '10.0.0.0/8')", Ok(true), None),
+            ("request.auth.principal.endsWith('@example.com')", Ok(true), None),
+            ("request.auth.claims.department == 'eng'", Ok(true), None),
+            ("request.auth.claims['level'] == 3", Ok(true), None),
+            ("'department' in request.auth.claims", Ok(true), None),
+            ("request.time > timestamp('2026-01-01T00:00:00Z')", Ok(true), None),
+            ("device.os_type == OsType.DESKTOP_MAC && device.os_version == '14.2.0'", Ok(true), None),
+            ("device.encryption_status == DeviceEncryptionStatus.ENCRYPTED", Ok(true), None),
+            ("device.management_level == DeviceManagementLevel.COMPLETE", Ok(true), None),
+            ("device.is_secured_with_screenlock && !device.is_admin_approved_device && device.is_corp_owned_device", Ok(true), None),
+            ("device.id == 'd-1'", Ok(true), None),
+            ("has(device.os_type)", Ok(true), Some(false)),
+            ("has(origin.region_code)", Ok(true), Some(false)),
+            ("has(request.auth.claims.level)", Ok(true), None),
+            ("levels.corp", Ok(true), Some(true)),
+        ] {
+            let p = CelProgram::compile(expr).unwrap();
+            assert_eq!(p.evaluate(&full, |n| n == "corp"), on_full, "{expr}");
+            match on_empty {
+                Some(want) => assert_eq!(p.evaluate(&empty, |n| n == "corp"), Ok(want), "{expr}"),
+                None => assert!(p.evaluate(&empty, |_| true).is_err(), "{expr}"),
+            }
+        }
     }
 
     #[test]

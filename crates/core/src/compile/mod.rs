@@ -7,6 +7,7 @@
 
 mod cond;
 mod error;
+mod ztna_index;
 
 use std::collections::hash_map::Entry;
 
@@ -17,6 +18,7 @@ pub(crate) use cond::{
     country_code, fold_email, risk_bit, Compare, CompiledOperand, Cond, Country, Leaf,
 };
 pub use error::{CompileError, CompileErrorKind};
+pub(crate) use ztna_index::ZtnaIndex;
 
 use crate::apps::{AppIndex, Destination};
 use crate::attribute::AttributePath;
@@ -43,6 +45,7 @@ pub struct CompiledAccount {
     /// Every parsed destination and its app, for the server-wide host index.
     pub(crate) destinations: Vec<(Destination, u32)>,
     pub(crate) ztna: Vec<CompiledZtna>,
+    pub(crate) ztna_index: ZtnaIndex,
     pub(crate) authorize_nodes: Vec<AuthorizeNode>,
     pub(crate) authorize_roots: FxHashMap<Box<str>, u32>,
     /// Decision endpoint id → the id of the top-level policy it evaluates.
@@ -312,6 +315,7 @@ impl CompiledAccount {
             app_index: AppIndex::default(),
             destinations: Vec::new(),
             ztna: Vec::with_capacity(ir.ztna_policies.len()),
+            ztna_index: ZtnaIndex::default(),
             authorize_nodes: Vec::new(),
             authorize_roots: FxHashMap::default(),
             decision_endpoints: FxHashMap::default(),
@@ -521,6 +525,9 @@ impl CompiledAccount {
                 continue;
             }
             let r = refs.resolver(&object);
+            account
+                .ztna_index
+                .add(account.ztna.len() as u32, &policy.resource);
             account.ztna.push(CompiledZtna {
                 id: policy.id.as_str().into(),
                 subject: r.lower(&policy.subject, "subjects")?,

@@ -208,83 +208,95 @@ impl<'a, 'r> Walker<'_, 'a, 'r, '_> {
         }
     }
 
+    /// Combines the children's decisions as they come, without keeping a list
+    /// of them: the counts decide, and the statements of the children that
+    /// permitted and of those that denied are kept apart until the combined
+    /// decision says which ones contribute (nothing is allocated unless a child
+    /// has statements).
     fn combine(&mut self, algorithm: CombiningAlgorithm, children: &[u32]) -> NodeResult<'a> {
         use CombiningAlgorithm::*;
-        let mut results: Vec<NodeResult<'a>> = Vec::with_capacity(children.len());
+        let (mut permits, mut denies, mut indeterminates) = (0usize, 0usize, 0usize);
+        let mut first_applicable = D::NotApplicable;
+        let mut permit_statements: Vec<&'a StatementIr> = Vec::new();
+        let mut deny_statements: Vec<&'a StatementIr> = Vec::new();
+        let keep = |bucket: &mut Vec<&'a StatementIr>, mut more: Vec<&'a StatementIr>| {
+            if bucket.is_empty() {
+                *bucket = more;
+            } else {
+                bucket.append(&mut more);
+            }
+        };
         for &child in children {
-            let result = self.node(child);
-            let decided = result.0;
-            results.push(result);
+            let (decided, statements) = self.node(child);
+            match decided {
+                D::Permit => {
+                    permits += 1;
+                    keep(&mut permit_statements, statements);
+                }
+                D::Deny => {
+                    denies += 1;
+                    keep(&mut deny_statements, statements);
+                }
+                D::Indeterminate => indeterminates += 1,
+                D::NotApplicable => continue,
+            }
+            if first_applicable == D::NotApplicable {
+                first_applicable = decided;
+            }
             // First-applicable stops at the first child that applies.
-            if algorithm == FirstApplicable && decided != D::NotApplicable {
+            if algorithm == FirstApplicable {
                 break;
             }
         }
-        let any = |d: D| results.iter().any(|r| r.0 == d);
         let decision = match algorithm {
             DenyOverrides => {
-                if any(D::Deny) {
+                if denies > 0 {
                     D::Deny
-                } else if any(D::Indeterminate) {
+                } else if indeterminates > 0 {
                     D::Indeterminate
-                } else if any(D::Permit) {
+                } else if permits > 0 {
                     D::Permit
                 } else {
                     D::NotApplicable
                 }
             }
             PermitOverrides => {
-                if any(D::Permit) {
+                if permits > 0 {
                     D::Permit
-                } else if any(D::Indeterminate) {
+                } else if indeterminates > 0 {
                     D::Indeterminate
-                } else if any(D::Deny) {
+                } else if denies > 0 {
                     D::Deny
                 } else {
                     D::NotApplicable
                 }
             }
             DenyUnlessPermit => {
-                if any(D::Permit) {
+                if permits > 0 {
                     D::Permit
                 } else {
                     D::Deny
                 }
             }
             PermitUnlessDeny => {
-                if any(D::Deny) {
+                if denies > 0 {
                     D::Deny
                 } else {
                     D::Permit
                 }
             }
-            FirstApplicable => results
-                .iter()
-                .map(|r| r.0)
-                .find(|d| *d != D::NotApplicable)
-                .unwrap_or(D::NotApplicable),
-            OnlyOneApplicable => {
-                let applicable: Vec<D> = results
-                    .iter()
-                    .map(|r| r.0)
-                    .filter(|d| *d != D::NotApplicable)
-                    .collect();
-                match applicable.as_slice() {
-                    [] => D::NotApplicable,
-                    [one] => *one,
-                    _ => D::Indeterminate,
-                }
-            }
+            FirstApplicable => first_applicable,
+            OnlyOneApplicable => match permits + denies + indeterminates {
+                0 => D::NotApplicable,
+                1 => first_applicable,
+                _ => D::Indeterminate,
+            },
         };
         // The children whose decision is the combined one contribute statements.
-        let statements = if matches!(decision, D::Permit | D::Deny) {
-            results
-                .into_iter()
-                .filter(|r| r.0 == decision)
-                .flat_map(|r| r.1)
-                .collect()
-        } else {
-            Vec::new()
+        let statements = match decision {
+            D::Permit => permit_statements,
+            D::Deny => deny_statements,
+            D::NotApplicable | D::Indeterminate => Vec::new(),
         };
         (decision, statements)
     }

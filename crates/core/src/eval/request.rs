@@ -2,7 +2,8 @@
 //!
 //! The request is normalised once (email lower-cased, country upper-cased) and a
 //! presented service token is checked at most once, lazily; nothing here allocates
-//! unless the email carries upper-case letters or access levels are evaluated.
+//! unless the email carries upper-case letters or more than 64 access levels are
+//! evaluated.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -79,6 +80,9 @@ pub(crate) struct Eval<'s, 'r> {
     country: Option<Country>,
     /// `None`: not checked yet; `Some(None)`: no valid token.
     token: Cell<Option<Option<u32>>>,
+    /// Access levels of the first 64: known, granted and in-progress bits (no
+    /// allocation); the others in `levels`.
+    level_bits: Cell<[u64; 3]>,
     levels: RefCell<Vec<LevelState>>,
     /// The current item of the innermost repeating PingOne policy.
     pub item: Cell<Option<AttrValue<'r>>>,
@@ -115,6 +119,7 @@ impl<'s, 'r> Eval<'s, 'r> {
             email,
             country,
             token: Cell::new(None),
+            level_bits: Cell::new([0; 3]),
             levels: RefCell::new(Vec::new()),
             item: Cell::new(None),
         }
@@ -227,6 +232,28 @@ impl<'s, 'r> Eval<'s, 'r> {
     }
 
     pub fn level_granted(&self, idx: u32) -> bool {
+        if idx < 64 {
+            let bit = 1u64 << idx;
+            let [known, granted, active] = self.level_bits.get();
+            if known & bit != 0 {
+                return granted & bit != 0;
+            }
+            if active & bit != 0 {
+                // A cycle, which compilation refuses; deny anyway.
+                return false;
+            }
+            self.level_bits.set([known, granted, active | bit]);
+            let yes = self
+                .cond(&self.acct.levels[idx as usize].condition)
+                .is_true();
+            let [known, granted, active] = self.level_bits.get();
+            self.level_bits.set([
+                known | bit,
+                if yes { granted | bit } else { granted },
+                active & !bit,
+            ]);
+            return yes;
+        }
         let i = idx as usize;
         let state = {
             let mut states = self.levels.borrow_mut();
@@ -447,21 +474,23 @@ pub(crate) fn device_policy_holds(policy: &DevicePolicyIr, device: &Device) -> b
 /// Compares dotted version numbers (`14.2.0` ≥ `14.1`); missing parts are 0.
 /// A part that is not a number makes the comparison fail.
 pub(crate) fn version_at_least(version: &str, minimum: &str) -> bool {
-    let parse = |s: &str| -> Option<Vec<u64>> { s.split('.').map(|p| p.parse().ok()).collect() };
-    let (Some(v), Some(m)) = (parse(version), parse(minimum)) else {
-        return false;
-    };
-    let len = v.len().max(m.len());
-    for i in 0..len {
-        let (a, b) = (
-            v.get(i).copied().unwrap_or(0),
-            m.get(i).copied().unwrap_or(0),
-        );
-        if a != b {
-            return a > b;
+    // Walks both part lists together, without collecting them: the first
+    // differing part decides, but every part must still be a number.
+    let part = |p: Option<&str>| p.map_or(Some(0u64), |p| p.parse().ok());
+    let (mut v, mut m) = (version.split('.'), minimum.split('.'));
+    let mut decided = None;
+    loop {
+        let (a, b) = (v.next(), m.next());
+        if a.is_none() && b.is_none() {
+            return decided.unwrap_or(true);
+        }
+        let (Some(a), Some(b)) = (part(a), part(b)) else {
+            return false;
+        };
+        if decided.is_none() && a != b {
+            decided = Some(a > b);
         }
     }
-    true
 }
 
 #[cfg(test)]
@@ -485,5 +514,10 @@ mod tests {
         assert!(!version_at_least("13.9.9", "14"));
         assert!(version_at_least("10.0.19045", "10.0.19044"));
         assert!(!version_at_least("14.beta", "14"));
+        assert!(!version_at_least("15.0", "14.x"));
+        assert!(!version_at_least("15.", "14"));
+        assert!(!version_at_least("", "14"));
+        assert!(version_at_least("14.0.0.0", "14"));
+        assert!(!version_at_least("13.10", "13.10.1"));
     }
 }

@@ -1,7 +1,8 @@
 //! ZTNA access policies: the most restrictive applicable policy wins — deny, then
 //! an unsatisfied require_mfa, then isolate, then allow. The ZTNA source governs a
 //! request when any enabled policy lists its resource; if none of those applies
-//! to the subject and conditions, the request is denied.
+//! to the subject and conditions, the request is denied. Policies are looked up
+//! by the request's app id and host (`compile::ZtnaIndex`), in policy order.
 
 use super::explain::describe;
 use super::request::Eval;
@@ -29,7 +30,16 @@ pub(crate) fn decide<'a>(
     let mut isolate: Option<&'a CompiledZtna> = None;
     let mut allow: Option<&'a CompiledZtna> = None;
     let mut obligations: Option<Obligations> = None;
-    for policy in policies {
+    // Only the policies whose resources can name this request are checked.
+    let resource = ev.req.resource.as_ref();
+    let host = resource
+        .and_then(|r| r.host.as_deref())
+        .map(crate::apps::normalize_host);
+    let candidates = ev
+        .acct
+        .ztna_index
+        .candidates(resource.and_then(|r| r.app_id.as_deref()), host.as_deref());
+    for policy in candidates.map(|i| &policies[i as usize]) {
         if !ev.cond(&policy.resource).is_true() {
             continue;
         }
