@@ -14,7 +14,7 @@ use portcullis_formats::acm::AccessLevel;
 use portcullis_formats::corpus::Setup;
 use serde_json::{json, Value};
 
-use super::{wire, Expected, Rng, Workload};
+use super::{wire, Expected, Rng, RngExt, Workload};
 
 const POLICY: &str = "accessPolicies/bench";
 const BASIC_LEVELS: usize = 10;

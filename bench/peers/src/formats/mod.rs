@@ -31,44 +31,22 @@ use crate::{measure, Measured};
 /// Seed of the other-format workloads (the Cloudflare one has its own).
 const SEED: u64 = 0x0F0E_2026;
 
-/// SplitMix64, kept here so these workloads do not depend on the Cloudflare
-/// generator's internals.
-pub struct Rng(u64);
+pub use crate::workload::Rng;
 
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
+/// What these workloads draw besides what the Cloudflare generator needs.
+pub trait RngExt {
     /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+    fn range(&mut self, lo: usize, hi: usize) -> usize;
+    /// `k` distinct items (fewer if there are not that many), in random order.
+    fn sample<T: Clone>(&mut self, items: &[T], k: usize) -> Vec<T>;
+}
+
+impl RngExt for Rng {
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + self.below(hi - lo + 1)
     }
 
-    /// True with probability `percent` / 100.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    /// `k` distinct items (fewer if there are not that many), in random order.
-    pub fn sample<T: Clone>(&mut self, items: &[T], k: usize) -> Vec<T> {
+    fn sample<T: Clone>(&mut self, items: &[T], k: usize) -> Vec<T> {
         let mut idx: Vec<usize> = (0..items.len()).collect();
         let k = k.min(idx.len());
         for i in 0..k {

@@ -14,7 +14,7 @@ use portcullis_formats::corpus::Setup;
 use portcullis_formats::pingone::PolicyNode;
 use serde_json::{json, Value};
 
-use super::{wire, Expected, Rng, Workload};
+use super::{wire, Expected, Rng, RngExt, Workload};
 
 const ROOT: &str = "bench-root";
 const REQUESTS: usize = 10_000;

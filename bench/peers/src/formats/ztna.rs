@@ -19,7 +19,7 @@ use portcullis_formats::corpus::Setup;
 use portcullis_formats::ztna::ZtnaPolicy;
 use serde_json::{json, Value};
 
-use super::{wire, Expected, Rng, Workload};
+use super::{wire, Expected, Rng, RngExt, Workload};
 
 const POLICIES: usize = 1_000;
 const APPS: usize = 200;
