@@ -46,3 +46,9 @@ rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
 p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
 non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.txt")
 echo "forward-auth: ${rps} decisions/s, p99 ${p99} at ${CONNS} connections${non2xx:+ (non-2xx: $non2xx)}"
+# Every decision must also have its access-log row: a run that outpaces the log
+# writer (rows dropped when its queue is full) is not a valid result.
+sent=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+sleep 2
+rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from access_logs where action = ?", ("login",)).fetchone()[0])' "$WORK/p.db")
+echo "access-log rows: ${rows} for ${sent} completed requests (+1 sanity call, + up to ${CONNS} in flight when wrk stopped)"
