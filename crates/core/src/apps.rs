@@ -101,7 +101,11 @@ pub fn normalize_host(host: &str) -> Cow<'_, str> {
         }
     }
     let host = host.strip_suffix('.').unwrap_or(host);
-    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+    // No early exit: the whole-string fold vectorises, and hosts are short.
+    if host
+        .bytes()
+        .fold(false, |upper, b| upper | b.is_ascii_uppercase())
+    {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
         Cow::Borrowed(host)
@@ -115,10 +119,29 @@ struct Entry<T> {
     target: T,
 }
 
+/// The applications of one exact host. The application covering the whole host
+/// is kept inline: most hosts have only that one, and the lookup then reads
+/// nothing beyond the hash table's slot.
+#[derive(Debug, Clone)]
+struct HostApps<T> {
+    whole_host: Option<T>,
+    /// Applications on paths of the host, longest path first.
+    paths: Vec<Entry<T>>,
+}
+
+impl<T> Default for HostApps<T> {
+    fn default() -> Self {
+        HostApps {
+            whole_host: None,
+            paths: Vec::new(),
+        }
+    }
+}
+
 /// Host → applications, for requests that name a host instead of an app id.
 #[derive(Debug, Clone)]
 pub struct AppIndex<T> {
-    exact: FxHashMap<Box<str>, Vec<Entry<T>>>,
+    exact: FxHashMap<Box<str>, HostApps<T>>,
     wildcard: FxHashMap<Box<str>, Vec<Entry<T>>>,
 }
 
@@ -135,12 +158,21 @@ impl<T: Copy> AppIndex<T> {
     /// Adds a destination. Returns the target already registered for the very same
     /// pattern, if any, so the caller can report the conflict.
     pub fn insert(&mut self, destination: &Destination, target: T) -> Option<T> {
-        let map = if destination.is_wildcard() {
-            &mut self.wildcard
+        let entries = if destination.is_wildcard() {
+            self.wildcard.entry(destination.host.clone()).or_default()
         } else {
-            &mut self.exact
+            let apps = self.exact.entry(destination.host.clone()).or_default();
+            if destination.path.is_empty() {
+                return match apps.whole_host {
+                    Some(existing) => Some(existing),
+                    None => {
+                        apps.whole_host = Some(target);
+                        None
+                    }
+                };
+            }
+            &mut apps.paths
         };
-        let entries = map.entry(destination.host.clone()).or_default();
         if let Some(existing) = entries.iter().find(|e| {
             e.path == destination.path && e.first_label_glob == destination.first_label_glob
         }) {
@@ -166,9 +198,12 @@ impl<T: Copy> AppIndex<T> {
     pub fn lookup(&self, host: &str, path: &str) -> Option<T> {
         let host = normalize_host(host);
         let path = if path.is_empty() { "/" } else { path };
-        if let Some(entries) = self.exact.get(host.as_ref()) {
-            if let Some(e) = entries.iter().find(|e| path_covers(&e.path, path)) {
+        if let Some(apps) = self.exact.get(host.as_ref()) {
+            if let Some(e) = apps.paths.iter().find(|e| path_covers(&e.path, path)) {
                 return Some(e.target);
+            }
+            if apps.whole_host.is_some() {
+                return apps.whole_host;
             }
         }
         let (first, rest) = host.split_once('.')?;

@@ -45,11 +45,20 @@ pub fn parse_truncated_cidr(text: &str) -> Result<IpNet, CidrError> {
     Ok(net)
 }
 
-/// A set of address ranges, IPv4 and IPv6 kept apart.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A set of address ranges, IPv4 and IPv6 kept apart, in one allocation (16
+/// bytes inline, so a rule holding one stays small):
+/// `[n, v4 ranges (n words), v6 ranges (4 words each)]`. An IPv4 range is one
+/// word, start in the high half and end in the low half, so sorting the words
+/// sorts by start; an IPv6 range is start high, start low, end high, end low.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CidrSet {
-    v4: Vec<(u32, u32)>,
-    v6: Vec<(u128, u128)>,
+    words: Box<[u64]>,
+}
+
+impl Default for CidrSet {
+    fn default() -> Self {
+        CidrSet::from_nets([])
+    }
 }
 
 impl CidrSet {
@@ -62,25 +71,63 @@ impl CidrSet {
                 IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
             }
         }
+        let (v4, v6) = (merge_ranges(v4), merge_ranges(v6));
+        let mut words = Vec::with_capacity(1 + v4.len() + 4 * v6.len());
+        words.push(v4.len() as u64);
+        words.extend(v4.iter().map(|&(s, e)| (u64::from(s) << 32) | u64::from(e)));
+        for (s, e) in v6 {
+            words.extend([(s >> 64) as u64, s as u64, (e >> 64) as u64, e as u64]);
+        }
         CidrSet {
-            v4: merge_ranges(v4),
-            v6: merge_ranges(v6),
+            words: words.into_boxed_slice(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
+        self.words.len() <= 1
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         match ip {
-            IpAddr::V4(a) => range_contains(&self.v4, u32::from(a)),
+            IpAddr::V4(a) => self.contains_v4(u32::from(a)),
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
                 // An IPv4-mapped IPv6 address is the IPv4 address it carries.
-                Some(v4) => range_contains(&self.v4, u32::from(v4)),
-                None => range_contains(&self.v6, u128::from(a)),
+                Some(v4) => self.contains_v4(u32::from(v4)),
+                None => self.contains_v6(u128::from(a)),
             },
         }
+    }
+
+    fn split(&self) -> (&[u64], &[u64]) {
+        let n = self.words.first().map_or(0, |&n| n as usize);
+        self.words.get(1..).unwrap_or_default().split_at(n)
+    }
+
+    fn contains_v4(&self, addr: u32) -> bool {
+        let (v4, _) = self.split();
+        // The last range starting at or before `addr` is the only candidate.
+        let idx = v4.partition_point(|&w| (w >> 32) as u32 <= addr);
+        idx > 0 && addr <= v4[idx - 1] as u32
+    }
+
+    fn contains_v6(&self, addr: u128) -> bool {
+        let (_, v6) = self.split();
+        let range = |i: usize| {
+            let w = &v6[4 * i..4 * i + 4];
+            let join = |hi: u64, lo: u64| (u128::from(hi) << 64) | u128::from(lo);
+            (join(w[0], w[1]), join(w[2], w[3]))
+        };
+        // Binary search for the last range starting at or before `addr`.
+        let (mut lo, mut hi) = (0, v6.len() / 4);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if range(mid).0 <= addr {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo > 0 && addr <= range(lo - 1).1
     }
 }
 
@@ -98,14 +145,7 @@ fn merge_ranges<T: Ord + Copy + num_like::Successor>(mut ranges: Vec<(T, T)>) ->
         }
         merged.push((start, end));
     }
-    merged.shrink_to_fit();
     merged
-}
-
-fn range_contains<T: Ord + Copy>(ranges: &[(T, T)], addr: T) -> bool {
-    // The last range starting at or before `addr` is the only candidate.
-    let idx = ranges.partition_point(|&(start, _)| start <= addr);
-    idx > 0 && addr <= ranges[idx - 1].1
 }
 
 mod num_like {
@@ -146,7 +186,24 @@ mod tests {
     #[test]
     fn merges_adjacent_and_overlapping_ranges() {
         let s = set(&["10.0.0.0/25", "10.0.0.128/25", "10.0.0.5/32", "0.0.0.0/0"]);
-        assert_eq!(s.v4, vec![(0, u32::MAX)]);
+        assert_eq!(&*s.words, &[1, u64::from(u32::MAX)]);
+    }
+
+    #[test]
+    fn ipv6_ranges_never_cover_ipv4_clients() {
+        let s = set(&["2001:db8:0:1::/64", "::/0", "2001:db8::/32"]);
+        assert!(s.contains("2001:db8::1".parse().unwrap()));
+        assert!(s.contains("::1".parse().unwrap()));
+        assert!(!s.contains("10.0.0.1".parse().unwrap()));
+        assert!(!s.contains("::ffff:10.0.0.1".parse().unwrap()));
+        let s = set(&["0.0.0.0/0", "fe80::/10", "2001:db8::/32", "2001:db8::/48"]);
+        assert!(s.contains("2001:db8:ffff::1".parse().unwrap()));
+        assert!(s.contains("fe80::1".parse().unwrap()));
+        assert!(!s.contains("2001:db9::1".parse().unwrap()));
+        assert!(!s.contains("::1".parse().unwrap()));
+        assert!(s.contains("::ffff:192.0.2.1".parse().unwrap()));
+        assert!(CidrSet::default().is_empty());
+        assert!(!CidrSet::default().contains("10.0.0.1".parse().unwrap()));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! filter decision if any item was kept (NOT_APPLICABLE otherwise).
 
 use super::request::{Eval, Tri};
-use super::{AuthorizeOutcome, SourceObligations, SourceVerdict};
+use super::{AuthorizeOutcome, ObligationsRef, SourceVerdict};
 use crate::attribute::{json_value, AttrValue};
 use crate::compile::{AuthorizeNode, CompiledEffect, Cond};
 use crate::decision::{AuthorizeDecision as D, Decision, ExplainEntry};
@@ -33,7 +33,7 @@ pub(crate) fn decide<'a>(
             SourceVerdict {
                 decision: Decision::Deny,
                 policy_id: None,
-                obligations: SourceObligations::NONE,
+                obligations: ObligationsRef::NONE,
             },
             AuthorizeOutcome {
                 decision: D::NotApplicable,
@@ -56,7 +56,7 @@ pub(crate) fn decide<'a>(
             Decision::Deny
         },
         policy_id: Some(root_id),
-        obligations: SourceObligations::NONE,
+        obligations: ObligationsRef::NONE,
     };
     (
         verdict,

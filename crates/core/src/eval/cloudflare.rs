@@ -10,7 +10,7 @@
 
 use super::explain;
 use super::request::{Eval, RulesOutcome};
-use super::{SourceObligations, SourceVerdict};
+use super::{ObligationsRef, SourceVerdict};
 use crate::compile::{CompiledApp, CompiledPolicy};
 use crate::decision::{Decision, ExplainEntry, Obligations};
 use crate::ir::PolicyAction;
@@ -56,18 +56,12 @@ fn first_match<'a>(
 ) -> Option<SourceVerdict<'a>> {
     for &idx in policies {
         let policy = &ev.acct.policies[idx as usize];
-        let outcome = ev.rules(&policy.include, &policy.require, &policy.exclude);
+        let outcome = ev.rules(&policy.rules);
         if let Some(t) = trace {
             t.push(ExplainEntry {
                 policy_id: policy.id.to_string(),
                 matched: outcome.matched(),
-                because: explain::rules_outcome(
-                    ev,
-                    outcome,
-                    &policy.include,
-                    &policy.require,
-                    &policy.exclude,
-                ),
+                because: explain::rules_outcome(ev, outcome, &policy.rules),
             });
         }
         if let RulesOutcome::Matched(_) = outcome {
@@ -83,7 +77,7 @@ fn first_match<'a>(
             return Some(SourceVerdict {
                 decision,
                 policy_id: Some(&policy.id),
-                obligations: SourceObligations::Snapshot(obligations(app, idx, policy)),
+                obligations: ObligationsRef::Snapshot(obligations(app, idx, policy)),
             });
         }
     }

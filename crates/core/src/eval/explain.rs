@@ -2,20 +2,15 @@
 //! caller asks for it, so it may allocate freely.
 
 use super::request::{Eval, RulesOutcome, Tri};
-use crate::compile::{Cond, Country, Leaf};
+use crate::compile::{Cond, Country, Leaf, RuleSet};
 
 fn country_text(c: Country) -> String {
     String::from_utf8_lossy(&c).into_owned()
 }
 
 /// Describes how include / require / exclude rules turned out.
-pub(crate) fn rules_outcome(
-    ev: &Eval<'_, '_>,
-    outcome: RulesOutcome,
-    include: &[Cond],
-    require: &[Cond],
-    exclude: &[Cond],
-) -> String {
+pub(crate) fn rules_outcome(ev: &Eval<'_, '_>, outcome: RulesOutcome, rules: &RuleSet) -> String {
+    let (include, require, exclude) = (rules.include(), rules.require(), rules.exclude());
     match outcome {
         RulesOutcome::Matched(i) => {
             format!("include[{i}] {}", describe(ev, &include[i], true))
@@ -147,20 +142,21 @@ fn leaf_detail(ev: &Eval<'_, '_>, leaf: &Leaf) -> (&'static str, String) {
         }
         Leaf::Group(i) => {
             let g = &ev.acct.groups[*i as usize];
-            let outcome = ev.rules(&g.include, &g.require, &g.exclude);
+            let outcome = ev.rules(&g.rules);
             (
                 "group",
                 format!(
                     "Access group {:?}: {}",
                     &*g.id,
-                    rules_outcome(ev, outcome, &g.include, &g.require, &g.exclude)
+                    rules_outcome(ev, outcome, &g.rules)
                 ),
             )
         }
-        Leaf::IdentityGroup { group, idp } => (
+        Leaf::IdentityGroup(rule) => (
             "identity group",
-            idp_detail(ev, idp)
-                .unwrap_or_else(|| format!("group {:?} {is} among the user's groups", &**group)),
+            idp_detail(ev, &rule.idp).unwrap_or_else(|| {
+                format!("group {:?} {is} among the user's groups", &*rule.group)
+            }),
         ),
         Leaf::UserId(u) => (
             "user",
@@ -193,35 +189,36 @@ fn leaf_detail(ev: &Eval<'_, '_>, leaf: &Leaf) -> (&'static str, String) {
                 format!("{:?} {is} among the authentication methods [{amr}]", &**m),
             )
         }
-        Leaf::Saml {
-            attribute,
-            value,
-            idp,
-        } => (
+        Leaf::Saml(rule) => (
             "saml",
-            idp_detail(ev, idp).unwrap_or_else(|| {
+            idp_detail(ev, &rule.idp).unwrap_or_else(|| {
                 format!(
                     "attribute {:?} {has} the value {:?}",
-                    &**attribute, &**value
+                    &*rule.attribute, &*rule.value
                 )
             }),
         ),
-        Leaf::OidcClaim { claim, value, idp } => (
+        Leaf::OidcClaim(rule) => (
             "oidc",
-            idp_detail(ev, idp)
-                .unwrap_or_else(|| format!("claim {:?} {has} the value {:?}", &**claim, &**value)),
-        ),
-        Leaf::Github { org, team, idp } => (
-            "github-organization",
-            idp_detail(ev, idp).unwrap_or_else(|| match team {
-                Some(t) => format!("the user {is} in team {:?} of {:?}", &**t, &**org),
-                None => format!("the user {is} in organization {:?}", &**org),
+            idp_detail(ev, &rule.idp).unwrap_or_else(|| {
+                format!(
+                    "claim {:?} {has} the value {:?}",
+                    &*rule.claim, &*rule.value
+                )
             }),
         ),
-        Leaf::AuthContext { ac_id, idp } => (
+        Leaf::Github(rule) => (
+            "github-organization",
+            idp_detail(ev, &rule.idp).unwrap_or_else(|| match &rule.team {
+                Some(t) => format!("the user {is} in team {:?} of {:?}", &**t, &*rule.org),
+                None => format!("the user {is} in organization {:?}", &*rule.org),
+            }),
+        ),
+        Leaf::AuthContext(rule) => (
             "auth_context",
-            idp_detail(ev, idp)
-                .unwrap_or_else(|| format!("authentication context {:?} {is} present", &**ac_id)),
+            idp_detail(ev, &rule.idp).unwrap_or_else(|| {
+                format!("authentication context {:?} {is} present", &*rule.ac_id)
+            }),
         ),
         Leaf::AnyValidServiceToken => ("any_valid_service_token", token_text(ev)),
         Leaf::ServiceToken(_) => (
@@ -285,9 +282,9 @@ fn leaf_detail(ev: &Eval<'_, '_>, leaf: &Leaf) -> (&'static str, String) {
                 format!("the device {is} compliant with the device policy")
             },
         ),
-        Leaf::VpcNetwork { network, .. } => (
+        Leaf::VpcNetwork(rule) => (
             "vpcNetworkSources",
-            format!("the request {is} from VPC network {:?}", &**network),
+            format!("the request {is} from VPC network {:?}", &*rule.network),
         ),
     }
 }

@@ -14,8 +14,6 @@ mod explain;
 mod request;
 mod ztna;
 
-use std::borrow::Cow;
-
 use crate::compile::{CompiledAccount, CompiledApp};
 use crate::context::RequestContext;
 use crate::decision::{
@@ -46,7 +44,7 @@ pub struct Verdict<'a> {
     pub decision: Decision,
     pub app: Option<&'a CompiledApp>,
     pub policy_id: Option<&'a str>,
-    pub obligations: Cow<'a, Obligations>,
+    pub obligations: ObligationsRef<'a>,
     pub access_levels: Vec<&'a str>,
     pub authorize: Option<AuthorizeOutcome<'a>>,
     pub explain: Option<Vec<ExplainEntry>>,
@@ -56,44 +54,45 @@ pub struct Verdict<'a> {
 pub(crate) struct SourceVerdict<'a> {
     pub decision: Decision,
     pub policy_id: Option<&'a str>,
-    pub obligations: SourceObligations<'a>,
+    pub obligations: ObligationsRef<'a>,
 }
 
-/// The obligations of one source's answer: borrowed from the snapshot in the
-/// common case; obligations built for this request are boxed, so that a verdict
-/// stays a few words to move around.
-pub(crate) enum SourceObligations<'a> {
+/// The obligations of a decision: borrowed from the snapshot in the common case;
+/// obligations built for this request are boxed, so that a verdict stays a few
+/// words to move around (an inline `Obligations` is over 200 bytes).
+#[derive(Debug, Clone)]
+pub enum ObligationsRef<'a> {
     Snapshot(&'a Obligations),
     Built(Box<Obligations>),
 }
 
-impl<'a> SourceObligations<'a> {
-    pub(crate) const NONE: SourceObligations<'static> =
-        SourceObligations::Snapshot(&NO_OBLIGATIONS);
+impl std::ops::Deref for ObligationsRef<'_> {
+    type Target = Obligations;
+
+    fn deref(&self) -> &Obligations {
+        self.get()
+    }
+}
+
+impl<'a> ObligationsRef<'a> {
+    pub(crate) const NONE: ObligationsRef<'static> = ObligationsRef::Snapshot(&NO_OBLIGATIONS);
 
     fn get(&self) -> &Obligations {
         match self {
-            SourceObligations::Snapshot(o) => o,
-            SourceObligations::Built(o) => o,
+            ObligationsRef::Snapshot(o) => o,
+            ObligationsRef::Built(o) => o,
         }
     }
 
     /// Merges another permitting source's obligations into these (copying the
     /// snapshot's first).
     fn merge(&mut self, other: &Obligations) {
-        let mut built = match std::mem::replace(self, SourceObligations::NONE) {
-            SourceObligations::Snapshot(o) => Box::new(o.clone()),
-            SourceObligations::Built(o) => o,
+        let mut built = match std::mem::replace(self, ObligationsRef::NONE) {
+            ObligationsRef::Snapshot(o) => Box::new(o.clone()),
+            ObligationsRef::Built(o) => o,
         };
         built.merge(other);
-        *self = SourceObligations::Built(built);
-    }
-
-    fn into_cow(self) -> Cow<'a, Obligations> {
-        match self {
-            SourceObligations::Snapshot(o) => Cow::Borrowed(o),
-            SourceObligations::Built(o) => Cow::Owned(*o),
-        }
+        *self = ObligationsRef::Built(built);
     }
 }
 
@@ -102,7 +101,7 @@ impl SourceVerdict<'_> {
         SourceVerdict {
             decision,
             policy_id: None,
-            obligations: SourceObligations::NONE,
+            obligations: ObligationsRef::NONE,
         }
     }
 }
@@ -113,7 +112,7 @@ impl<'a> Verdict<'a> {
         let mut result = DecisionResult::new(self.decision);
         result.app_id = self.app.map(|a| a.id().to_string());
         result.policy_id = self.policy_id.map(str::to_string);
-        result.obligations = self.obligations.clone().into_owned();
+        result.obligations = self.obligations.get().clone();
         result.access_levels = self.access_levels.iter().map(|s| s.to_string()).collect();
         if let Some(outcome) = &self.authorize {
             result.authorize_decision = Some(outcome.decision);
@@ -219,15 +218,15 @@ impl CompiledAccount {
             .map(|i| &*self.levels[i as usize].name)
             .collect();
         let obligations = if verdict.decision.permits() {
-            verdict.obligations.into_cow()
+            verdict.obligations
         } else if verdict.decision == Decision::MfaRequired {
             // The step-up tells the caller which authenticators the user may use.
-            Cow::Owned(Obligations {
+            ObligationsRef::Built(Box::new(Obligations {
                 mfa: verdict.obligations.get().mfa.clone(),
                 ..Obligations::default()
-            })
+            }))
         } else {
-            Cow::Borrowed(&NO_OBLIGATIONS)
+            ObligationsRef::NONE
         };
         Verdict {
             decision: verdict.decision,

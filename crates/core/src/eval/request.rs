@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
 use crate::attribute::AttrValue;
-use crate::compile::{country_code, risk_bit, CompiledAccount, CompiledList, Cond, Country, Leaf};
+use crate::compile::{
+    country_code, risk_bit, CompiledAccount, CompiledList, Cond, Country, Leaf, RuleSet,
+};
 use crate::context::{Device, RequestContext, RiskLevel};
 use crate::ir::DevicePolicyIr;
 use crate::service_token::secret_matches;
@@ -97,10 +99,14 @@ impl<'s, 'r> Eval<'s, 'r> {
             .map(|e| {
                 // Almost every address is ASCII: check its bytes, and take the
                 // Unicode path only for the rest.
-                let lower = if e.is_ascii() {
-                    !e.bytes().any(|b| b.is_ascii_uppercase())
-                } else {
+                // One pass without early exit, which vectorises.
+                let (upper, non_ascii) = e.bytes().fold((false, false), |(u, n), b| {
+                    (u | b.is_ascii_uppercase(), n | !b.is_ascii())
+                });
+                let lower = if non_ascii {
                     !e.chars().any(char::is_uppercase)
+                } else {
+                    !upper
                 };
                 if lower {
                     Cow::Borrowed(e)
@@ -215,7 +221,8 @@ impl<'s, 'r> Eval<'s, 'r> {
 
     /// Cloudflare semantics: at least one include, every require, no exclude.
     /// A rule that cannot be evaluated counts against the request.
-    pub fn rules(&self, include: &[Cond], require: &[Cond], exclude: &[Cond]) -> RulesOutcome {
+    pub fn rules(&self, rules: &RuleSet) -> RulesOutcome {
+        let (include, require, exclude) = (rules.include(), rules.require(), rules.exclude());
         if include.is_empty() {
             return RulesOutcome::IncludeEmpty;
         }
@@ -316,33 +323,31 @@ impl<'s, 'r> Eval<'s, 'r> {
             Leaf::Country(codes) => self.country.is_some_and(|c| codes.contains(&c)),
             Leaf::Group(idx) => {
                 let g = &self.acct.groups[*idx as usize];
-                self.rules(&g.include, &g.require, &g.exclude).matched()
+                self.rules(&g.rules).matched()
             }
-            Leaf::IdentityGroup { group, idp } => {
-                self.idp_is(idp) && identity.is_some_and(|i| i.groups.iter().any(|g| g == &**group))
+            Leaf::IdentityGroup(rule) => {
+                self.idp_is(&rule.idp)
+                    && identity.is_some_and(|i| i.groups.iter().any(|g| *g == *rule.group))
             }
             Leaf::UserId(u) => identity.and_then(|i| i.user_id.as_deref()) == Some(&**u),
             Leaf::Workload(w) => identity.and_then(|i| i.workload.as_deref()) == Some(&**w),
             Leaf::IdpIs(id) => self.idp_id() == Some(&**id),
             Leaf::AuthMethod(m) => identity.is_some_and(|i| i.amr.iter().any(|a| a == &**m)),
-            Leaf::Saml {
-                attribute,
-                value,
-                idp,
-            } => {
-                self.idp_is(idp)
+            Leaf::Saml(rule) => {
+                self.idp_is(&rule.idp)
                     && identity
-                        .and_then(|i| i.saml_attributes.get(&**attribute))
-                        .is_some_and(|values| values.iter().any(|v| v == &**value))
+                        .and_then(|i| i.saml_attributes.get(&*rule.attribute))
+                        .is_some_and(|values| values.iter().any(|v| *v == *rule.value))
             }
-            Leaf::OidcClaim { claim, value, idp } => {
-                self.idp_is(idp)
+            Leaf::OidcClaim(rule) => {
+                self.idp_is(&rule.idp)
                     && identity
-                        .and_then(|i| i.claims.get(&**claim))
-                        .is_some_and(|c| claim_matches(c, value))
+                        .and_then(|i| i.claims.get(&*rule.claim))
+                        .is_some_and(|c| claim_matches(c, &rule.value))
             }
-            Leaf::Github { org, team, idp } => {
-                self.idp_is(idp)
+            Leaf::Github(rule) => {
+                let (org, team) = (&rule.org, &rule.team);
+                self.idp_is(&rule.idp)
                     && identity.is_some_and(|i| {
                         i.github.iter().any(|m| {
                             // GitHub organisation and team names are case-insensitive.
@@ -353,9 +358,9 @@ impl<'s, 'r> Eval<'s, 'r> {
                         })
                     })
             }
-            Leaf::AuthContext { ac_id, idp } => {
-                self.idp_is(idp)
-                    && identity.is_some_and(|i| i.auth_contexts.iter().any(|c| c == &**ac_id))
+            Leaf::AuthContext(rule) => {
+                self.idp_is(&rule.idp)
+                    && identity.is_some_and(|i| i.auth_contexts.iter().any(|c| *c == *rule.ac_id))
             }
             Leaf::AnyValidServiceToken => self.valid_token().is_some(),
             Leaf::ServiceToken(idx) => self.valid_token() == Some(*idx),
@@ -406,13 +411,14 @@ impl<'s, 'r> Eval<'s, 'r> {
                 .device
                 .as_ref()
                 .is_some_and(|d| device_policy_holds(policy, d)),
-            Leaf::VpcNetwork { network, ranges } => req
+            Leaf::VpcNetwork(rule) => req
                 .network
                 .as_ref()
                 .and_then(|n| n.vpc.as_ref())
                 .is_some_and(|vpc| {
-                    vpc.network == **network
-                        && (ranges.is_empty() || vpc.ip.is_some_and(|ip| ranges.contains(ip)))
+                    vpc.network == *rule.network
+                        && (rule.ranges.is_empty()
+                            || vpc.ip.is_some_and(|ip| rule.ranges.contains(ip)))
                 }),
         }
     }

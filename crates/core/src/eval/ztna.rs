@@ -6,7 +6,7 @@
 
 use super::explain::describe;
 use super::request::Eval;
-use super::{SourceObligations, SourceVerdict};
+use super::{ObligationsRef, SourceVerdict};
 use crate::compile::CompiledZtna;
 use crate::decision::{Decision, ExplainEntry, Obligations};
 use crate::ir::ZtnaEffect;
@@ -110,8 +110,8 @@ pub(crate) fn decide<'a>(
         (Decision::Deny, None)
     };
     let obligations = match obligations {
-        Some(merged) if decision == Decision::Allow => SourceObligations::Built(Box::new(merged)),
-        _ => SourceObligations::NONE,
+        Some(merged) if decision == Decision::Allow => ObligationsRef::Built(Box::new(merged)),
+        _ => ObligationsRef::NONE,
     };
     Some(SourceVerdict {
         decision,
