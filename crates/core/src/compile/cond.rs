@@ -35,6 +35,11 @@ pub(crate) struct RuleSet {
 }
 
 impl RuleSet {
+    /// Every rule: include, then require, then exclude.
+    pub fn all(&self) -> &[Cond] {
+        &self.conds
+    }
+
     pub fn include(&self) -> &[Cond] {
         &self.conds[..self.require_at as usize]
     }
