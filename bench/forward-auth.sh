@@ -4,12 +4,17 @@
 # calls it, with an application token in the CF_Authorization cookie (verified
 # and re-evaluated on every request). Prints decisions/s and p99.
 #
+# wrk runs one thread by default: on a 2-core machine a second wrk thread takes
+# the server's other core, and p99 then mostly measures how long a request
+# waits for the scheduler's next time slice. One thread still saturates the
+# server. THREADS=2 reproduces the other setting.
+#
 #   bench/forward-auth.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNS=${2:-64}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 BIN=${PORTCULLIS_BIN:-target/release/portcullis}
 [ -x "$BIN" ] || cargo build --release -p portcullis-cli
 if ! command -v wrk >/dev/null; then

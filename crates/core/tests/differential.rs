@@ -9,6 +9,7 @@
 //! portcullis-core --test differential` runs millions of decisions.
 
 // A test crate root resolves modules beside itself; keep them in their own dir.
+mod common;
 #[path = "differential/gen.rs"]
 mod gen;
 #[path = "differential/reference.rs"]
@@ -20,23 +21,9 @@ use portcullis_core::eval::EvalOptions;
 use portcullis_core::{CompiledAccount, Snapshot};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
-}
 
 proptest! {
-    #![proptest_config(Config {
-        cases: cases(),
-        // Failures are shrunk and printed; a regressions file would land in the
-        // source tree of whoever runs the test.
-        failure_persistence: None,
-        ..Config::default()
-    })]
+    #![proptest_config(common::config(common::cases()))]
 
     #[test]
     fn compiled_evaluator_agrees_with_the_reference(
@@ -82,11 +69,8 @@ proptest! {
 /// The explain trace must not change the decision.
 #[test]
 fn explain_does_not_change_the_decision() {
-    let mut runner = proptest::test_runner::TestRunner::new(Config {
-        cases: (cases() / 10).max(100),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner =
+        proptest::test_runner::TestRunner::new(common::config((common::cases() / 10).max(100)));
     runner
         .run(
             &(gen::raw_account(), gen::raw_request()),
@@ -94,14 +78,7 @@ fn explain_does_not_change_the_decision() {
                 let ir = gen::build_account(&raw);
                 let compiled = CompiledAccount::compile(&ir).unwrap();
                 let req = gen::build_request(&raw_request, ir.apps.len());
-                let plain = compiled.evaluate(&req, EvalOptions::default()).to_result();
-                let mut explained = compiled
-                    .evaluate(&req, EvalOptions { explain: true })
-                    .to_result();
-                prop_assert!(explained.explain.is_some());
-                explained.explain = None;
-                prop_assert_eq!(plain, explained);
-                Ok(())
+                common::explain_changes_nothing(&compiled, &req)
             },
         )
         .unwrap();

@@ -12,6 +12,7 @@
 //! one to seven requests. `PROPTEST_CASES=1000000 cargo test --release -p
 //! portcullis-core --test differential_other` runs millions of decisions.
 
+mod common;
 #[path = "differential_other/gen.rs"]
 mod gen;
 #[path = "differential_other/reference.rs"]
@@ -22,14 +23,6 @@ use portcullis_core::eval::EvalOptions;
 use portcullis_core::CompiledAccount;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
-}
 
 /// The fields the reference decides, from the engine's result.
 fn observed(got: &portcullis_core::DecisionResult) -> reference::Expected {
@@ -48,13 +41,7 @@ fn observed(got: &portcullis_core::DecisionResult) -> reference::Expected {
 }
 
 proptest! {
-    #![proptest_config(Config {
-        cases: cases(),
-        // Failures are shrunk and printed; a regressions file would land in the
-        // source tree of whoever runs the test.
-        failure_persistence: None,
-        ..Config::default()
-    })]
+    #![proptest_config(common::config(common::cases()))]
 
     #[test]
     fn compiled_evaluator_agrees_with_the_reference(
@@ -91,11 +78,8 @@ proptest! {
 /// The explain trace must not change the decision.
 #[test]
 fn explain_does_not_change_the_decision() {
-    let mut runner = proptest::test_runner::TestRunner::new(Config {
-        cases: (cases() / 10).max(100),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner =
+        proptest::test_runner::TestRunner::new(common::config((common::cases() / 10).max(100)));
     runner
         .run(
             &(vec(any::<u8>(), 0..2000), vec(any::<u8>(), 0..400)),
@@ -105,14 +89,7 @@ fn explain_does_not_change_the_decision() {
                 let mut tape = Tape::new(&request);
                 let mut req = gen::request(&mut tape);
                 gen::aim(&mut tape, &ir, &mut req);
-                let plain = compiled.evaluate(&req, EvalOptions::default()).to_result();
-                let mut explained = compiled
-                    .evaluate(&req, EvalOptions { explain: true })
-                    .to_result();
-                prop_assert!(explained.explain.is_some());
-                explained.explain = None;
-                prop_assert_eq!(plain, explained);
-                Ok(())
+                common::explain_changes_nothing(&compiled, &req)
             },
         )
         .unwrap();
