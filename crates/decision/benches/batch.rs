@@ -3,58 +3,22 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+#[path = "../tests/common/batch_fixture.rs"]
+mod batch_fixture;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use portcullis_core::context::RequestContext;
 use portcullis_decision::tokens::SigningKey;
 use portcullis_decision::{
-    build_account, decide_batch, evaluate, AccountObjects, DecisionConfig, DecisionState, KeyRing,
-    KeyStore, LiveSnapshot, MemoryKeyStore, Metrics, NoAccessLog, SnapshotHandle, StaticBearer,
-    SystemClock,
+    build_account, decide_batch, evaluate, DecisionConfig, DecisionState, KeyRing, KeyStore,
+    LiveSnapshot, MemoryKeyStore, Metrics, NoAccessLog, SnapshotHandle, StaticBearer, SystemClock,
 };
-use serde_json::json;
-
-fn objects() -> AccountObjects {
-    let mut policies = Vec::new();
-    let mut apps = Vec::new();
-    for i in 0..50 {
-        policies.push(
-            json!({"id": format!("p{i}"), "name": "p", "decision": "allow",
-            "include": [{"email_domain": {"domain": format!("d{i}.example.com")}}],
-            "require": [{"geo": {"country_code": "US"}}]}),
-        );
-        apps.push(
-            json!({"id": format!("a{i}"), "name": "a", "type": "self_hosted",
-            "domain": format!("app{i}.example.com"), "policies": [format!("p{i}")]}),
-        );
-    }
-    AccountObjects {
-        policies,
-        apps,
-        ..AccountObjects::default()
-    }
-}
-
-fn requests() -> Vec<(RequestContext, bool)> {
-    (0..1000)
-        .map(|i| {
-            let req = serde_json::from_value(json!({
-                "resource": {"host": format!("app{}.example.com", i % 50)},
-                "identity": {"email": format!("u{i}@d{}.example.com", i % 7)},
-                "network": {"ip": "203.0.113.9", "country": if i % 3 == 0 { "DE" } else { "US" }},
-                "time": "2026-11-22T10:00:00Z"
-            }))
-            .unwrap_or_default();
-            (req, false)
-        })
-        .collect()
-}
 
 fn bench(c: &mut Criterion) {
-    let Ok(built) = build_account("acc", &objects()) else {
+    let Ok(built) = build_account("acc", &batch_fixture::account(50, 0)) else {
         return;
     };
     let live = LiveSnapshot::new(vec![built], 1, chrono::Utc::now());
-    let reqs = requests();
+    let reqs = batch_fixture::requests();
     c.bench_function("evaluate 1000 (snapshot only)", |b| {
         b.iter(|| {
             for (req, _) in &reqs {

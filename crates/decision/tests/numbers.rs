@@ -6,56 +6,20 @@
 //!   1,000 accounts (the refresher rebuilds only the written account) and, as a
 //!   worst case, 10,000 policies in the written account itself.
 
+#[path = "common/batch_fixture.rs"]
+mod batch_fixture;
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use batch_fixture::{account, requests};
 use common::MemorySource;
-use portcullis_core::context::RequestContext;
 use portcullis_decision::tokens::SigningKey;
 use portcullis_decision::{
-    build_account, decide_batch, AccountObjects, DecisionConfig, DecisionState, KeyRing, KeyStore,
-    LiveSnapshot, MemoryKeyStore, Metrics, NoAccessLog, Refresher, SnapshotHandle, StaticBearer,
-    SystemClock,
+    build_account, decide_batch, DecisionConfig, DecisionState, KeyRing, KeyStore, LiveSnapshot,
+    MemoryKeyStore, Metrics, NoAccessLog, Refresher, SnapshotHandle, StaticBearer, SystemClock,
 };
-use serde_json::json;
-
-fn account(policies: usize, salt: usize) -> AccountObjects {
-    let mut ps = Vec::with_capacity(policies);
-    let mut apps = Vec::with_capacity(policies);
-    for i in 0..policies {
-        ps.push(
-            json!({"id": format!("p{i}"), "name": "p", "decision": "allow",
-            "include": [{"email_domain": {"domain": format!("d{}.example.com", i % 7)}}],
-            "require": [{"geo": {"country_code": "US"}}]}),
-        );
-        apps.push(
-            json!({"id": format!("a{i}"), "name": "a", "type": "self_hosted",
-            "domain": format!("app{i}-{salt}.example.com"), "policies": [format!("p{i}")]}),
-        );
-    }
-    AccountObjects {
-        policies: ps,
-        apps,
-        ..AccountObjects::default()
-    }
-}
-
-fn requests() -> Vec<(RequestContext, bool)> {
-    (0..1000)
-        .map(|i| {
-            let req = serde_json::from_value(json!({
-                "resource": {"host": format!("app{}-0.example.com", i % 50)},
-                "identity": {"email": format!("u{i}@d{}.example.com", i % 7)},
-                "network": {"ip": "203.0.113.9", "country": if i % 3 == 0 { "DE" } else { "US" }},
-                "time": "2026-11-22T10:00:00Z"
-            }))
-            .expect("request");
-            (req, false)
-        })
-        .collect()
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -111,8 +75,10 @@ async fn decide_batch_of_1000_server_time() {
     // 1000 decisions, JSON results written.
     use tower::ServiceExt;
     let body = axum::body::Bytes::from(
-        serde_json::to_vec(&json!({ "requests": reqs.iter().map(|(r, _)| r).collect::<Vec<_>>() }))
-            .expect("body"),
+        serde_json::to_vec(
+            &serde_json::json!({ "requests": reqs.iter().map(|(r, _)| r).collect::<Vec<_>>() }),
+        )
+        .expect("body"),
     );
     let router = portcullis_decision::router(state.clone());
     let mut times = Vec::new();
