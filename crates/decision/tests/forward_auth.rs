@@ -36,6 +36,26 @@ fn token_for(f: &Fixture, aud: &str, email: &str) -> String {
 
 const PROXY: &str = "127.0.0.1:40000";
 
+/// Forward-auth for `app.example.com` from the trusted proxy with `token` in
+/// `Cf-Access-Jwt-Assertion`: the status and the response headers.
+async fn with_assertion(
+    state: &portcullis_decision::DecisionState,
+    token: &str,
+) -> (u16, axum::http::HeaderMap) {
+    let (status, headers, _) = send(
+        state,
+        forward(
+            PROXY,
+            &[
+                ("x-forwarded-host", "app.example.com"),
+                ("cf-access-jwt-assertion", token),
+            ],
+        ),
+    )
+    .await;
+    (status, headers)
+}
+
 #[tokio::test]
 async fn no_session_is_a_401_with_the_login_url() {
     let f = fixture().await;
@@ -83,17 +103,7 @@ async fn a_valid_cookie_is_a_200_with_email_and_assertion() {
 async fn the_assertion_header_is_accepted_too() {
     let f = fixture().await;
     let token = token_for(&f, AUD_APP, "alice@example.com");
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 200);
 }
 
@@ -126,17 +136,7 @@ async fn a_policy_change_applies_to_existing_tokens() {
         "include": [{"email": {"email": "bob@example.com"}}]});
     f.source.put("acc1", objects);
     f.refresher.refresh().await.unwrap();
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 403);
 }
 
@@ -145,17 +145,7 @@ async fn an_expired_token_is_a_401() {
     let f = fixture().await;
     let token = token_for(&f, AUD_APP, "alice@example.com");
     f.clock.advance(Duration::hours(8) + Duration::seconds(1));
-    let (status, headers, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, headers) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 401);
     assert!(headers.contains_key("x-portcullis-login-url"));
 }
@@ -164,17 +154,7 @@ async fn an_expired_token_is_a_401() {
 async fn a_token_for_another_app_is_a_401() {
     let f = fixture().await;
     let token = token_for(&f, AUD_OTHER, "alice@example.com");
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 401);
 }
 
@@ -204,17 +184,7 @@ async fn an_alg_none_token_is_a_401() {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(serde_json::to_string(&claims(AUD_APP)).unwrap())
     );
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 401);
 }
 
@@ -232,17 +202,7 @@ async fn an_hs256_token_signed_with_the_public_key_is_a_401() {
         &EncodingKey::from_secret(public_pem.as_bytes()),
     )
     .unwrap();
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 401);
 }
 
@@ -258,17 +218,7 @@ async fn a_token_signed_by_an_unknown_key_is_a_401() {
         &EncodingKey::from_rsa_pem(foreign.stored.private_pem.as_bytes()).unwrap(),
     )
     .unwrap();
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 401);
     // Same key, our kid: the signature does not verify.
     let mut header = Header::new(Algorithm::RS256);
@@ -279,17 +229,7 @@ async fn a_token_signed_by_an_unknown_key_is_a_401() {
         &EncodingKey::from_rsa_pem(foreign.stored.private_pem.as_bytes()).unwrap(),
     )
     .unwrap();
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 401);
 }
 
@@ -435,17 +375,7 @@ async fn an_unknown_host_is_a_403() {
 async fn a_valid_token_that_policies_refuse_is_a_403() {
     let f = fixture().await;
     let token = token_for(&f, AUD_APP, "eve@other.org");
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 403);
 }
 
@@ -457,17 +387,7 @@ async fn an_internal_error_in_external_evaluation_is_a_deny() {
         "require": [{"external_evaluation": {"evaluate_url": "https://eval.invalid/check", "keys_url": "https://eval.invalid/keys"}}]});
     let f = fixture_with(objects, Some(Arc::new(BrokenResolver))).await;
     let token = token_for(&f, AUD_APP, "alice@example.com");
-    let (status, _, _) = send(
-        &f.state,
-        forward(
-            PROXY,
-            &[
-                ("x-forwarded-host", "app.example.com"),
-                ("cf-access-jwt-assertion", &token),
-            ],
-        ),
-    )
-    .await;
+    let (status, _) = with_assertion(&f.state, &token).await;
     assert_eq!(status, 403);
 }
 
