@@ -93,6 +93,17 @@ pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FieldE
         .map_err(|e| path_error(e.path().to_string(), e.into_inner()))
 }
 
+/// Parses a body with [`from_json`], then checks it: the first structural error
+/// (with its path), or every semantic one `validate` finds.
+pub fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    validate: impl FnOnce(&T) -> Result<(), ValidationErrors>,
+) -> Result<T, ValidationErrors> {
+    let value: T = from_json(text).map_err(|e| ValidationErrors::single(e.path, e.message))?;
+    validate(&value)?;
+    Ok(value)
+}
+
 /// Like [`from_json`] for an already-parsed value.
 pub fn from_value<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloudflare::looks_like_email;
 use crate::country::is_country_code;
-use crate::error::{from_json, ValidationErrors};
+use crate::error::{parse_checked, ValidationErrors};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -243,10 +243,7 @@ pub fn parse_level_name(name: &str) -> Result<LevelName<'_>, String> {
 /// Parses and validates one access level body: the first structural error (with
 /// its path), or every semantic one.
 pub fn parse_level(text: &str) -> Result<AccessLevel, ValidationErrors> {
-    let level: AccessLevel =
-        from_json(text).map_err(|e| ValidationErrors::single(e.path, e.message))?;
-    level.validate()?;
-    Ok(level)
+    parse_checked(text, AccessLevel::validate)
 }
 
 /// `major[.minor[.patch]]`, numbers only.

@@ -5,7 +5,7 @@ use portcullis_core::decision::AuthorizeDecision;
 use serde::{Deserialize, Serialize};
 
 use super::condition::AuthorizeCondition;
-use crate::error::{from_json, ValidationErrors};
+use crate::error::{join_path, parse_checked, ValidationErrors};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -150,18 +150,7 @@ pub struct PolicyNode {
 /// Parses and validates one top-level policy body: the first structural error
 /// (with its path), or every semantic one.
 pub fn parse_policy(text: &str) -> Result<PolicyNode, ValidationErrors> {
-    let policy: PolicyNode =
-        from_json(text).map_err(|e| ValidationErrors::single(e.path, e.message))?;
-    policy.validate()?;
-    Ok(policy)
-}
-
-fn at(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_string()
-    } else {
-        format!("{path}.{field}")
-    }
+    parse_checked(text, PolicyNode::validate)
 }
 
 impl PolicyNode {
@@ -185,17 +174,17 @@ impl PolicyNode {
 
     fn collect_level_references(&self, path: &str, out: &mut Vec<(String, String)>) {
         if let Some(c) = &self.condition {
-            c.level_references(&at(path, "condition"), out);
+            c.level_references(&join_path(path, "condition"), out);
         }
         if let Some(c) = self
             .effect_settings
             .as_ref()
             .and_then(|e| e.condition.as_ref())
         {
-            c.level_references(&at(path, "effectSettings.condition"), out);
+            c.level_references(&join_path(path, "effectSettings.condition"), out);
         }
         for (i, child) in self.children.iter().flatten().enumerate() {
-            child.collect_level_references(&at(path, &format!("children[{i}]")), out);
+            child.collect_level_references(&join_path(path, &format!("children[{i}]")), out);
         }
     }
 
@@ -215,15 +204,15 @@ impl PolicyNode {
     fn validate_node(&self, path: &str, errors: &mut ValidationErrors) {
         if let Some(reference) = &self.value {
             if self.kind != Some(NodeType::Policy) {
-                errors.push(at(path, "type"), "a reference must have type POLICY");
+                errors.push(join_path(path, "type"), "a reference must have type POLICY");
             }
             if reference.id.as_deref().is_none_or(str::is_empty) {
-                errors.push(at(path, "value.id"), "is required");
+                errors.push(join_path(path, "value.id"), "is required");
             }
             for (field, present) in self.present_fields() {
                 if present && field != "type" {
                     errors.push(
-                        at(path, field),
+                        join_path(path, field),
                         "is not allowed in a reference (only type and value)",
                     );
                 }
@@ -231,14 +220,14 @@ impl PolicyNode {
             return;
         }
         let Some(kind) = self.kind else {
-            errors.push(at(path, "type"), "is required (POLICY or RULE)");
+            errors.push(join_path(path, "type"), "is required (POLICY or RULE)");
             return;
         };
         if let Some(c) = &self.condition {
-            c.validate(&at(path, "condition"), errors);
+            c.validate(&join_path(path, "condition"), errors);
         }
         for (i, s) in self.statements.iter().flatten().enumerate() {
-            s.validate(&at(path, &format!("statements[{i}]")), errors);
+            s.validate(&join_path(path, &format!("statements[{i}]")), errors);
         }
         match kind {
             NodeType::Policy => self.validate_policy(path, errors),
@@ -248,37 +237,46 @@ impl PolicyNode {
 
     fn validate_policy(&self, path: &str, errors: &mut ValidationErrors) {
         if self.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-            errors.push(at(path, "name"), "is required");
+            errors.push(join_path(path, "name"), "is required");
         }
         match &self.combining_algorithm {
-            None => errors.push(at(path, "combiningAlgorithm"), "is required"),
+            None => errors.push(join_path(path, "combiningAlgorithm"), "is required"),
             Some(c) if c.algorithm.is_none() => errors.push(
-                at(path, "combiningAlgorithm.algorithm"),
+                join_path(path, "combiningAlgorithm.algorithm"),
                 "is required (DENY_OVERRIDES, PERMIT_OVERRIDES, DENY_UNLESS_PERMIT, PERMIT_UNLESS_DENY, FIRST_APPLICABLE or ONLY_ONE_APPLICABLE)",
             ),
             Some(_) => {}
         }
         if self.effect_settings.is_some() {
-            errors.push(at(path, "effectSettings"), "is only allowed on rules");
+            errors.push(
+                join_path(path, "effectSettings"),
+                "is only allowed on rules",
+            );
         }
         if let Some(r) = &self.repetition_settings {
             match r.source.as_ref().and_then(|s| s.id.as_deref()) {
-                None => errors.push(at(path, "repetitionSettings.source.id"), "is required"),
+                None => errors.push(
+                    join_path(path, "repetitionSettings.source.id"),
+                    "is required",
+                ),
                 Some(id) => {
                     if let Err(e) = AttributePath::parse(id) {
-                        errors.push(at(path, "repetitionSettings.source.id"), e.to_string());
+                        errors.push(
+                            join_path(path, "repetitionSettings.source.id"),
+                            e.to_string(),
+                        );
                     }
                 }
             }
             if r.decision.is_none() {
                 errors.push(
-                    at(path, "repetitionSettings.decision"),
+                    join_path(path, "repetitionSettings.decision"),
                     "is required (PERMIT, DENY, NOT_APPLICABLE or INDETERMINATE)",
                 );
             }
         }
         for (i, child) in self.children.iter().flatten().enumerate() {
-            child.validate_node(&at(path, &format!("children[{i}]")), errors);
+            child.validate_node(&join_path(path, &format!("children[{i}]")), errors);
         }
     }
 
@@ -289,17 +287,17 @@ impl PolicyNode {
             ("repetitionSettings", self.repetition_settings.is_some()),
         ] {
             if present {
-                errors.push(at(path, field), "is only allowed on policies");
+                errors.push(join_path(path, field), "is only allowed on policies");
             }
         }
         let Some(effect) = &self.effect_settings else {
-            errors.push(at(path, "effectSettings"), "is required on a rule");
+            errors.push(join_path(path, "effectSettings"), "is required on a rule");
             return;
         };
         let conditional = match effect.kind {
             None => {
                 errors.push(
-                    at(path, "effectSettings.type"),
+                    join_path(path, "effectSettings.type"),
                     "is required (UNCONDITIONAL_PERMIT, UNCONDITIONAL_DENY, CONDITIONAL_PERMIT_ELSE_DENY or CONDITIONAL_DENY_ELSE_PERMIT)",
                 );
                 return;
@@ -309,14 +307,14 @@ impl PolicyNode {
         };
         match (&effect.condition, conditional) {
             (None, true) => errors.push(
-                at(path, "effectSettings.condition"),
+                join_path(path, "effectSettings.condition"),
                 "is required with a CONDITIONAL effect",
             ),
             (Some(_), false) => errors.push(
-                at(path, "effectSettings.condition"),
+                join_path(path, "effectSettings.condition"),
                 "is not allowed with an UNCONDITIONAL effect",
             ),
-            (Some(c), true) => c.validate(&at(path, "effectSettings.condition"), errors),
+            (Some(c), true) => c.validate(&join_path(path, "effectSettings.condition"), errors),
             (None, false) => {}
         }
     }

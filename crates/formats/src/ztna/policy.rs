@@ -9,7 +9,7 @@ use portcullis_core::time_window::TimeWindow;
 use serde::{Deserialize, Serialize};
 
 use crate::country::is_country_code;
-use crate::error::{from_json, ValidationErrors};
+use crate::error::{parse_checked, ValidationErrors};
 
 /// What the broker does when a policy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,10 +147,7 @@ pub struct ZtnaPolicy {
 /// Parses and validates a policy body: the first structural error (with its
 /// path), or every semantic one.
 pub fn parse_policy(text: &str) -> Result<ZtnaPolicy, ValidationErrors> {
-    let policy: ZtnaPolicy =
-        from_json(text).map_err(|e| ValidationErrors::single(e.path, e.message))?;
-    policy.validate()?;
-    Ok(policy)
+    parse_checked(text, ZtnaPolicy::validate)
 }
 
 /// `8-4-4-4-12` hexadecimal digits, the JSON Schema `uuid` format.
