@@ -31,11 +31,7 @@ pub struct AccessGroup {
 impl AccessGroup {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        match &self.name {
-            None => errors.push("name", "is required"),
-            Some(n) if n.trim().is_empty() => errors.push("name", "must not be empty"),
-            Some(_) => {}
-        }
+        super::check_name(&self.name, &mut errors);
         if self.include.is_none() {
             errors.push("include", "is required (rules evaluated with OR)");
         }

@@ -62,11 +62,7 @@ pub fn validate_item(list_type: ListType, value: &str) -> Result<(), String> {
 impl ZeroTrustList {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        match &self.name {
-            None => errors.push("name", "is required"),
-            Some(n) if n.trim().is_empty() => errors.push("name", "must not be empty"),
-            Some(_) => {}
-        }
+        super::check_name(&self.name, &mut errors);
         match self.list_type {
             None => errors.push("type", "is required (EMAIL or IP)"),
             Some(t) => {

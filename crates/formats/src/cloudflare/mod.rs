@@ -32,6 +32,15 @@ pub struct RuleRef<'a> {
     pub id: &'a str,
 }
 
+/// Cloudflare's `name`, which every Access object needs: present and not blank.
+pub(crate) fn check_name(name: &Option<String>, errors: &mut crate::ValidationErrors) {
+    match name {
+        None => errors.push("name", "is required"),
+        Some(n) if n.trim().is_empty() => errors.push("name", "must not be empty"),
+        Some(_) => {}
+    }
+}
+
 /// Every reference the rules of a policy or group make.
 pub fn rule_references<'a>(lists: [(&'static str, &'a [AccessRule]); 3]) -> Vec<RuleRef<'a>> {
     let mut out = Vec::new();

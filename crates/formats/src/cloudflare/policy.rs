@@ -145,11 +145,7 @@ impl AccessPolicy {
     /// and durations, and `linked_app_token` only where Cloudflare allows it.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        match &self.name {
-            None => errors.push("name", "is required"),
-            Some(n) if n.trim().is_empty() => errors.push("name", "must not be empty"),
-            Some(_) => {}
-        }
+        super::check_name(&self.name, &mut errors);
         if self.decision.is_none() {
             errors.push(
                 "decision",

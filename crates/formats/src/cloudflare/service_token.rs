@@ -42,11 +42,7 @@ pub const DEFAULT_TOKEN_DURATION: &str = "8760h";
 impl ServiceToken {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        match &self.name {
-            None => errors.push("name", "is required"),
-            Some(n) if n.trim().is_empty() => errors.push("name", "must not be empty"),
-            Some(_) => {}
-        }
+        super::check_name(&self.name, &mut errors);
         if let Some(d) = &self.duration {
             if d != "forever" {
                 if let Err(e) = portcullis_core::duration::parse_go_duration(d) {
