@@ -171,11 +171,26 @@ pub async fn create(
     }
     let mut levels = levels_in(&mut w, &policy).await?;
     levels.push(level.clone());
-    check_set(&levels, Some(levels.len() - 1), false)?;
-    let doc = to_doc(&level)?;
-    w.put(Kind::AccessLevel, &name, &doc, &references(&level))
+    let focus = Some(levels.len() - 1);
+    store_level(w, &policy_obj, &name, &level, &levels, focus).await
+}
+
+/// Checks the policy's levels as they will be (`focus`: the written one, in
+/// `levels`), stores `level` under `name`, gives the policy a new etag and
+/// commits; the answer is the finished operation.
+async fn store_level(
+    mut w: Write,
+    policy_obj: &StoredObject,
+    name: &str,
+    level: &AccessLevel,
+    levels: &[AccessLevel],
+    focus: Option<usize>,
+) -> Answer {
+    check_set(levels, focus, false)?;
+    let doc = to_doc(level)?;
+    w.put(Kind::AccessLevel, name, &doc, &references(level))
         .await?;
-    touch_policy(&mut w, &policy_obj).await?;
+    touch_policy(&mut w, policy_obj).await?;
     let op = finish(&mut w, LEVEL_TYPE, &doc).await?;
     w.commit().await?;
     Ok(Json(op))
@@ -273,14 +288,7 @@ pub async fn patch(
     if let Some(i) = focus {
         levels[i] = level.clone();
     }
-    check_set(&levels, focus, false)?;
-    let doc = to_doc(&level)?;
-    w.put(Kind::AccessLevel, &name, &doc, &references(&level))
-        .await?;
-    touch_policy(&mut w, &policy_obj).await?;
-    let op = finish(&mut w, LEVEL_TYPE, &doc).await?;
-    w.commit().await?;
-    Ok(Json(op))
+    store_level(w, &policy_obj, &name, &level, &levels, focus).await
 }
 
 pub async fn delete(
