@@ -8,11 +8,19 @@ use common::*;
 use portcullis_decision::{decide, AccountObjects, DecideOptions};
 use serde_json::json;
 
-fn alice_on(host: &str) -> portcullis_core::context::RequestContext {
-    serde_json::from_value(
+/// The decision for alice@example.com on `host` in `account`.
+async fn alices_decision(f: &Fixture, account: &str, host: &str) -> String {
+    let req = serde_json::from_value(
         json!({"resource": {"host": host}, "identity": {"email": "alice@example.com"}}),
     )
-    .unwrap()
+    .unwrap();
+    decide(&f.state, account, req, DecideOptions::default())
+        .await
+        .unwrap()
+        .result
+        .decision
+        .as_str()
+        .to_string()
 }
 
 #[tokio::test]
@@ -35,15 +43,7 @@ async fn only_changed_accounts_are_rebuilt() {
         &acc1,
         after.snapshot().account("acc1").unwrap()
     ));
-    let result = decide(
-        &f.state,
-        "acc2",
-        alice_on("b.example.org"),
-        DecideOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(result.result.decision.as_str(), "allow");
+    assert_eq!(alices_decision(&f, "acc2", "b.example.org").await, "allow");
 }
 
 #[tokio::test]
@@ -53,16 +53,8 @@ async fn a_failing_source_keeps_the_last_snapshot_and_reports_degraded() {
     assert!(f.refresher.refresh().await.is_err());
     assert!(f.state.snapshots.degraded());
     assert_eq!(f.state.snapshots.source_errors(), 1);
-    let result = decide(
-        &f.state,
-        "acc1",
-        alice_on("app.example.com"),
-        DecideOptions::default(),
-    )
-    .await
-    .unwrap();
     assert_eq!(
-        result.result.decision.as_str(),
+        alices_decision(&f, "acc1", "app.example.com").await,
         "allow",
         "still served from the last snapshot"
     );
@@ -88,15 +80,10 @@ async fn an_account_that_no_longer_builds_keeps_its_previous_version() {
     let report = f.refresher.refresh().await.unwrap();
     assert_eq!(report.failed, vec!["acc1".to_string()]);
     assert!(f.state.snapshots.degraded());
-    let result = decide(
-        &f.state,
-        "acc1",
-        alice_on("app.example.com"),
-        DecideOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(result.result.decision.as_str(), "allow");
+    assert_eq!(
+        alices_decision(&f, "acc1", "app.example.com").await,
+        "allow"
+    );
 }
 
 #[tokio::test]
@@ -111,15 +98,7 @@ async fn an_emptied_account_is_removed() {
         .snapshot()
         .account("acc1")
         .is_none());
-    let result = decide(
-        &f.state,
-        "acc1",
-        alice_on("app.example.com"),
-        DecideOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(result.result.decision.as_str(), "deny");
+    assert_eq!(alices_decision(&f, "acc1", "app.example.com").await, "deny");
 }
 
 #[tokio::test]
