@@ -28,7 +28,10 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; 
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 TOKEN="bench-$RANDOM$RANDOM"
-PORTCULLIS_ADMIN_TOKEN=$TOKEN PORTCULLIS_LOG=error \
+# The server logs at `error` unless PORTCULLIS_LOG says otherwise (at `info`
+# every decision also writes a JSON log line).
+LOG_LEVEL=${PORTCULLIS_LOG:-error}
+PORTCULLIS_ADMIN_TOKEN=$TOKEN PORTCULLIS_LOG=$LOG_LEVEL \
   "$BIN" serve --listen "127.0.0.1:$PORT" --database "sqlite://$WORK/p.db" >"$WORK/log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
