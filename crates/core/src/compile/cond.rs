@@ -105,6 +105,9 @@ pub(crate) enum Leaf {
     Ip(CidrSet),
     IpList(u32),
     Country(Box<[Country]>),
+    /// A `geo` rule naming up to seven countries (most name one), kept inside
+    /// the rule: no pointer to follow.
+    FewCountries(FewCountries),
     Group(u32),
     IdentityGroup(Box<IdentityGroupRule>),
     UserId(Box<str>),
@@ -136,6 +139,27 @@ pub(crate) enum Leaf {
 // Rules with more than one field are boxed: a condition is then 24 bytes, and
 // a policy's rules share cache lines instead of taking one each.
 const _: () = assert!(std::mem::size_of::<Cond>() <= 24);
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FewCountries {
+    len: u8,
+    codes: [Country; 7],
+}
+
+impl FewCountries {
+    fn new(codes: &[Country]) -> Option<FewCountries> {
+        let mut few = FewCountries {
+            len: u8::try_from(codes.len()).ok()?,
+            codes: [[0; 2]; 7],
+        };
+        few.codes.get_mut(..codes.len())?.copy_from_slice(codes);
+        Some(few)
+    }
+
+    pub fn codes(&self) -> &[Country] {
+        &self.codes[..usize::from(self.len)]
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct IdentityGroupRule {
@@ -337,8 +361,8 @@ impl Resolver<'_, '_> {
                 }
                 None => return Err(self.dangling(&format!("{path}.ip_list.id"), "list", id)),
             },
-            Predicate::Country(codes) => Leaf::Country(
-                codes
+            Predicate::Country(codes) => {
+                let codes = codes
                     .iter()
                     .map(|c| {
                         country_code(c).ok_or_else(|| {
@@ -348,8 +372,12 @@ impl Resolver<'_, '_> {
                             )
                         })
                     })
-                    .collect::<Result<_, _>>()?,
-            ),
+                    .collect::<Result<Vec<Country>, _>>()?;
+                match FewCountries::new(&codes) {
+                    Some(few) => Leaf::FewCountries(few),
+                    None => Leaf::Country(codes.into()),
+                }
+            }
             Predicate::Group(id) => {
                 Leaf::Group(*self.refs.groups.get(id.as_str()).ok_or_else(|| {
                     self.dangling(&format!("{path}.group.id"), "Access group", id)

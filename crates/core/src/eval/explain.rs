@@ -128,7 +128,12 @@ fn leaf_detail(ev: &Eval<'_, '_>, leaf: &Leaf) -> (&'static str, String) {
             "ip_list",
             format!("address {} {is} in the list", ip_text(ev)),
         ),
-        Leaf::Country(codes) => {
+        Leaf::Country(_) | Leaf::FewCountries(_) => {
+            let codes = match leaf {
+                Leaf::FewCountries(few) => few.codes(),
+                Leaf::Country(codes) => codes,
+                _ => &[],
+            };
             let want: Vec<String> = codes.iter().map(|c| country_text(*c)).collect();
             let got = ev.country().map(country_text);
             (

@@ -321,6 +321,7 @@ impl<'s, 'r> Eval<'s, 'r> {
                 _ => false,
             },
             Leaf::Country(codes) => self.country.is_some_and(|c| codes.contains(&c)),
+            Leaf::FewCountries(few) => self.country.is_some_and(|c| few.codes().contains(&c)),
             Leaf::Group(idx) => {
                 let g = &self.acct.groups[*idx as usize];
                 self.rules(&g.rules).matched()
