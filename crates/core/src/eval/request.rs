@@ -503,6 +503,74 @@ pub(crate) fn version_at_least(version: &str, minimum: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{email_in_domain, version_at_least};
+    use crate::context::{Identity, Network, Resource};
+    use crate::decision::Decision;
+    use crate::ir::{
+        AccessPolicyIr, AccountIr, AppIr, AppPolicyRef, Condition, PolicyAction, Predicate,
+    };
+    use crate::{CompiledAccount, RequestContext};
+
+    /// The decision of an app allowing `include` for a request from `country`.
+    fn decide_from(include: Predicate, country: &str) -> Decision {
+        let ir = AccountIr {
+            account_id: "acc".into(),
+            policies: vec![AccessPolicyIr {
+                id: "p".into(),
+                action: PolicyAction::Allow,
+                include: vec![Condition::Leaf(include)],
+                require: Vec::new(),
+                exclude: Vec::new(),
+                obligations: Default::default(),
+            }],
+            apps: vec![AppIr {
+                id: "app".into(),
+                aud: None,
+                destinations: Vec::new(),
+                policies: vec![AppPolicyRef {
+                    policy_id: "p".into(),
+                    precedence: 1,
+                }],
+                session_duration: None,
+            }],
+            ..AccountIr::default()
+        };
+        let req = RequestContext {
+            resource: Some(Resource {
+                app_id: Some("app".into()),
+                ..Resource::default()
+            }),
+            identity: Some(Identity {
+                email: Some("a@example.com".into()),
+                ..Identity::default()
+            }),
+            network: Some(Network {
+                country: Some(country.into()),
+                ..Network::default()
+            }),
+            ..RequestContext::default()
+        };
+        let account = CompiledAccount::compile(&ir).unwrap();
+        account.evaluate(&req, Default::default()).decision
+    }
+
+    #[test]
+    fn geo_rules_of_any_size_match_their_countries_only() {
+        let codes = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "CA", "AU", "NL"];
+        for n in [0, 1, 7, 8, 10] {
+            let rule = || Predicate::Country(codes[..n].iter().map(|c| c.to_string()).collect());
+            for (i, code) in codes.iter().enumerate() {
+                let want = if i < n {
+                    Decision::Allow
+                } else {
+                    Decision::Deny
+                };
+                assert_eq!(decide_from(rule(), code), want, "{n} codes, {code}");
+                let lower = code.to_ascii_lowercase();
+                assert_eq!(decide_from(rule(), &lower), want, "{n} codes, {lower}");
+            }
+            assert_eq!(decide_from(rule(), "KP"), Decision::Deny);
+        }
+    }
 
     #[test]
     fn email_domain_is_the_part_after_the_last_at() {
