@@ -108,6 +108,14 @@ pub fn parse_checked<T: serde::de::DeserializeOwned>(
 pub fn from_value<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, FieldError> {
+    from_value_ref(&value)
+}
+
+/// Like [`from_value`], reading the value in place (no copy of the tree: the
+/// snapshot builder reads every stored object of an account this way).
+pub fn from_value_ref<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value)
         .map_err(|e| path_error(e.path().to_string(), e.into_inner()))
 }

@@ -13,4 +13,4 @@ pub mod pingone;
 pub mod stored;
 pub mod ztna;
 
-pub use error::{from_json, from_value, FieldError, ValidationErrors};
+pub use error::{from_json, from_value, from_value_ref, FieldError, ValidationErrors};

@@ -18,7 +18,7 @@ use crate::acm::AccessLevel;
 use crate::cloudflare::{
     AccessApplication, AccessGroup, AccessPolicy, ServiceToken, ZeroTrustList,
 };
-use crate::error::{from_value, ValidationErrors};
+use crate::error::{from_value_ref, ValidationErrors};
 use crate::lower::{lower_other_formats, OtherFormats};
 use crate::pingone::{DecisionEndpoint, PolicyNode};
 use crate::ztna::ZtnaPolicy;
@@ -79,7 +79,7 @@ struct Lowering {
 impl Lowering {
     /// Parses `kind[index]`; `None` (with the error kept) when it does not fit.
     fn parse<T: DeserializeOwned>(&mut self, kind: &str, index: usize, value: &Value) -> Option<T> {
-        match from_value(value.clone()) {
+        match from_value_ref(value) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.errors.0.extend(
