@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
 
-use crate::build::build_account;
+use crate::build::{build_account, BuiltAccount};
 use crate::clock::Clock;
 use crate::live::{LiveSnapshot, SnapshotHandle};
-use crate::source::{SnapshotSource, SourceError};
+use crate::source::{AccountObjects, SnapshotSource, SourceError};
 
 /// What one refresh did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +23,21 @@ pub struct RefreshReport {
     pub rebuilt: Vec<String>,
     /// Accounts whose objects did not build; their previous version keeps serving.
     pub failed: Vec<String>,
+}
+
+/// Builds an account on the blocking pool. Building is CPU work that grows with
+/// the account (parse, lower, compile every object); on the async workers it
+/// would stall the requests they serve, among them the admin writes whose open
+/// transactions every other write waits for.
+async fn build_off_runtime(
+    account_id: &str,
+    objects: AccountObjects,
+) -> Result<BuiltAccount, String> {
+    let id = account_id.to_string();
+    match tokio::task::spawn_blocking(move || build_account(&id, &objects)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the build task failed: {e}")),
+    }
 }
 
 pub struct Refresher {
@@ -84,7 +99,7 @@ impl Refresher {
         let mut built = Vec::new();
         for account_id in self.source.accounts().await? {
             let objects = self.source.account_objects(&account_id).await?;
-            match build_account(&account_id, &objects) {
+            match build_off_runtime(&account_id, objects).await {
                 Ok(account) => built.push(account),
                 Err(e) => {
                     tracing::error!(account = %account_id, error = %e, "account does not build; keeping its previous version");
@@ -168,7 +183,7 @@ impl Refresher {
             let built = if objects.is_empty() {
                 None
             } else {
-                match build_account(&account_id, &objects) {
+                match build_off_runtime(&account_id, objects).await {
                     Ok(b) => Some(b),
                     Err(e) => {
                         tracing::error!(account = %account_id, error = %e, "account does not build; keeping its previous version");
@@ -187,6 +202,9 @@ impl Refresher {
             None => current.resequenced(sequence, self.clock.now()),
         };
         self.handle.store(next);
+        // Usually the last reference to the replaced snapshot: freeing what it
+        // alone holds (the rebuilt accounts' old versions) is CPU work too.
+        tokio::task::spawn_blocking(move || drop(current));
         Ok(report)
     }
 
