@@ -12,7 +12,7 @@ use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use portcullis_decision::external::{EvaluationAnswerClaims, EvaluationRequestClaims, TokenBody};
 use portcullis_decision::tokens::SigningKey;
-use portcullis_decision::{decide, AccountObjects, DecideOptions};
+use portcullis_decision::AccountObjects;
 use serde_json::json;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -103,36 +103,34 @@ fn objects(base: &str) -> AccountObjects {
     }
 }
 
-async fn decide_for(f: &Fixture, email: &str) -> String {
-    let req = serde_json::from_value(
-        json!({"resource": {"host": "ext.example.com"}, "identity": {"email": email}}),
-    )
-    .unwrap();
-    decide(&f.state, "acc1", req, DecideOptions::default())
-        .await
-        .unwrap()
-        .result
-        .decision
-        .as_str()
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_signed_success_matches_and_a_signed_failure_does_not() {
     let (base, _) = start(Mode::Honest).await;
     let f = fixture_with(objects(&base), None).await;
-    assert_eq!(decide_for(&f, "alice@example.com").await, "allow");
-    assert_eq!(decide_for(&f, "eve@other.org").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "allow"
+    );
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "eve@other.org").await,
+        "deny"
+    );
 }
 
 #[tokio::test]
 async fn answers_are_cached_per_rule_and_identity() {
     let (base, hits) = start(Mode::Honest).await;
     let f = fixture_with(objects(&base), None).await;
-    assert_eq!(decide_for(&f, "alice@example.com").await, "allow");
-    assert_eq!(decide_for(&f, "alice@example.com").await, "allow");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "allow"
+    );
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "allow"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 1);
-    decide_for(&f, "bob@example.com").await;
+    decision_for(&f, "acc1", "ext.example.com", "bob@example.com").await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
@@ -140,7 +138,10 @@ async fn answers_are_cached_per_rule_and_identity() {
 async fn a_wrong_nonce_is_no_match() {
     let (base, _) = start(Mode::WrongNonce).await;
     let f = fixture_with(objects(&base), None).await;
-    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "deny"
+    );
 }
 
 #[tokio::test]
@@ -148,7 +149,10 @@ async fn a_slow_evaluator_times_out_to_no_match() {
     let (base, _) = start(Mode::Slow).await;
     let f = fixture_with(objects(&base), None).await;
     let started = std::time::Instant::now();
-    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "deny"
+    );
     assert!(started.elapsed() < std::time::Duration::from_millis(2900));
 }
 
@@ -158,7 +162,10 @@ async fn an_unreachable_evaluator_is_no_match() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let f = fixture_with(objects(&base), None).await;
-    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "deny"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +177,10 @@ async fn an_answer_signed_by_another_key_is_no_match() {
     o.policies[0]["include"][0]["external_evaluation"]["keys_url"] =
         json!(format!("{other}/nowhere"));
     let f = fixture_with(o, None).await;
-    assert_eq!(decide_for(&f, "alice@example.com").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "alice@example.com").await,
+        "deny"
+    );
 }
 
 /// Says yes, and the first time swaps in an empty snapshot, as a refresh that
@@ -214,5 +224,8 @@ async fn a_batch_is_decided_against_one_snapshot() {
     let decisions: Vec<&str> = results.iter().map(|r| r.result.decision.as_str()).collect();
     assert_eq!(decisions, ["allow", "allow"]);
     // The next call sees the new (empty) snapshot.
-    assert_eq!(decide_for(&f, "a@example.com").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "ext.example.com", "a@example.com").await,
+        "deny"
+    );
 }

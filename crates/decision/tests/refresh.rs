@@ -5,23 +5,8 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use common::*;
-use portcullis_decision::{decide, AccountObjects, DecideOptions};
+use portcullis_decision::AccountObjects;
 use serde_json::json;
-
-/// The decision for alice@example.com on `host` in `account`.
-async fn alices_decision(f: &Fixture, account: &str, host: &str) -> String {
-    let req = serde_json::from_value(
-        json!({"resource": {"host": host}, "identity": {"email": "alice@example.com"}}),
-    )
-    .unwrap();
-    decide(&f.state, account, req, DecideOptions::default())
-        .await
-        .unwrap()
-        .result
-        .decision
-        .as_str()
-        .to_string()
-}
 
 #[tokio::test]
 async fn only_changed_accounts_are_rebuilt() {
@@ -43,7 +28,10 @@ async fn only_changed_accounts_are_rebuilt() {
         &acc1,
         after.snapshot().account("acc1").unwrap()
     ));
-    assert_eq!(alices_decision(&f, "acc2", "b.example.org").await, "allow");
+    assert_eq!(
+        decision_for(&f, "acc2", "b.example.org", "alice@example.com").await,
+        "allow"
+    );
 }
 
 #[tokio::test]
@@ -54,7 +42,7 @@ async fn a_failing_source_keeps_the_last_snapshot_and_reports_degraded() {
     assert!(f.state.snapshots.degraded());
     assert_eq!(f.state.snapshots.source_errors(), 1);
     assert_eq!(
-        alices_decision(&f, "acc1", "app.example.com").await,
+        decision_for(&f, "acc1", "app.example.com", "alice@example.com").await,
         "allow",
         "still served from the last snapshot"
     );
@@ -81,7 +69,7 @@ async fn an_account_that_no_longer_builds_keeps_its_previous_version() {
     assert_eq!(report.failed, vec!["acc1".to_string()]);
     assert!(f.state.snapshots.degraded());
     assert_eq!(
-        alices_decision(&f, "acc1", "app.example.com").await,
+        decision_for(&f, "acc1", "app.example.com", "alice@example.com").await,
         "allow"
     );
 }
@@ -98,7 +86,10 @@ async fn an_emptied_account_is_removed() {
         .snapshot()
         .account("acc1")
         .is_none());
-    assert_eq!(alices_decision(&f, "acc1", "app.example.com").await, "deny");
+    assert_eq!(
+        decision_for(&f, "acc1", "app.example.com", "alice@example.com").await,
+        "deny"
+    );
 }
 
 #[tokio::test]

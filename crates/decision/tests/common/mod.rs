@@ -248,3 +248,23 @@ pub fn forward(peer: &str, headers: &[(&str, &str)]) -> Request<Body> {
     request.extensions_mut().insert(ConnectInfo(peer));
     request
 }
+
+/// The decision for `email` on `host` in `account`, as `decide` answers it.
+pub async fn decision_for(f: &Fixture, account: &str, host: &str, email: &str) -> String {
+    let req = serde_json::from_value(
+        serde_json::json!({"resource": {"host": host}, "identity": {"email": email}}),
+    )
+    .expect("a valid request");
+    portcullis_decision::decide(
+        &f.state,
+        account,
+        req,
+        portcullis_decision::DecideOptions::default(),
+    )
+    .await
+    .expect("decide answers")
+    .result
+    .decision
+    .as_str()
+    .to_string()
+}
