@@ -321,6 +321,18 @@ pub enum CombiningAlgorithm {
     OnlyOneApplicable,
 }
 
+impl CombiningAlgorithm {
+    /// Every algorithm, in PingOne's order.
+    pub const ALL: [CombiningAlgorithm; 6] = [
+        CombiningAlgorithm::DenyOverrides,
+        CombiningAlgorithm::PermitOverrides,
+        CombiningAlgorithm::DenyUnlessPermit,
+        CombiningAlgorithm::PermitUnlessDeny,
+        CombiningAlgorithm::FirstApplicable,
+        CombiningAlgorithm::OnlyOneApplicable,
+    ];
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorizePolicyIr {
     pub id: String,

@@ -69,9 +69,7 @@ proptest! {
 /// The explain trace must not change the decision.
 #[test]
 fn explain_does_not_change_the_decision() {
-    let mut runner =
-        proptest::test_runner::TestRunner::new(common::config((common::cases() / 10).max(100)));
-    runner
+    common::explain_runner()
         .run(
             &(gen::raw_account(), gen::raw_request()),
             |(raw, raw_request)| {

@@ -78,9 +78,7 @@ proptest! {
 /// The explain trace must not change the decision.
 #[test]
 fn explain_does_not_change_the_decision() {
-    let mut runner =
-        proptest::test_runner::TestRunner::new(common::config((common::cases() / 10).max(100)));
-    runner
+    common::explain_runner()
         .run(
             &(vec(any::<u8>(), 0..2000), vec(any::<u8>(), 0..400)),
             |(account, request)| {
@@ -183,16 +181,9 @@ fn generator_reaches_every_outcome() {
     .map(|s| s.to_string())
     .collect();
     wanted.extend(
-        [
-            CombiningAlgorithm::DenyOverrides,
-            CombiningAlgorithm::PermitOverrides,
-            CombiningAlgorithm::DenyUnlessPermit,
-            CombiningAlgorithm::PermitUnlessDeny,
-            CombiningAlgorithm::FirstApplicable,
-            CombiningAlgorithm::OnlyOneApplicable,
-        ]
-        .iter()
-        .map(|a| format!("{a:?} decides")),
+        CombiningAlgorithm::ALL
+            .iter()
+            .map(|a| format!("{a:?} decides")),
     );
     for outcome in wanted {
         assert!(

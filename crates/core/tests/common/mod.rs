@@ -25,6 +25,11 @@ pub fn config(cases: u32) -> Config {
     }
 }
 
+/// A runner for the explain check: a tenth of the cases (explaining costs more).
+pub fn explain_runner() -> proptest::test_runner::TestRunner {
+    proptest::test_runner::TestRunner::new(config((cases() / 10).max(100)))
+}
+
 /// Decides `req` with and without the explain trace: the trace is there when
 /// asked for, and nothing else differs.
 pub fn explain_changes_nothing(

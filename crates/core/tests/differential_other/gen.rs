@@ -613,14 +613,7 @@ fn statements(tape: &mut Tape) -> Vec<StatementIr> {
 }
 
 fn algorithm(tape: &mut Tape) -> CombiningAlgorithm {
-    tape.pick(&[
-        CombiningAlgorithm::DenyOverrides,
-        CombiningAlgorithm::PermitOverrides,
-        CombiningAlgorithm::DenyUnlessPermit,
-        CombiningAlgorithm::PermitUnlessDeny,
-        CombiningAlgorithm::FirstApplicable,
-        CombiningAlgorithm::OnlyOneApplicable,
-    ])
+    tape.pick(&CombiningAlgorithm::ALL)
 }
 
 struct TreeScope {
